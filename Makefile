@@ -1,0 +1,35 @@
+# Two commands (see README): `make run` and `make test`. Both create .venv and install what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint bench index
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: 2.13.0 is the CPU build on this machine's disk (see README).
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/python app.py
+
+index: install
+	$(BIN)/python -m embeddings.rebuild
+
+lint: install
+	$(BIN)/ruff check .
+
+# pytest's exit code 5 ("no tests collected") must not pass as green.
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench: install
+	$(BIN)/python bench/rebuild.py && $(BIN)/python bench/query.py && \
+	$(BIN)/python bench/startup.py && $(BIN)/python bench/load.py

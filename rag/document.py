@@ -1,0 +1,81 @@
+"""The core record: one archive entry (date, title, summary) and where it came from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+ARCHIVE_NAME = "Wilson Center Digital Archive"
+
+
+def _normalise(text: str) -> str:
+    """NFC and single spaces, so the id does not change with invisible whitespace edits."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def document_id(collection: str, date: str, title: str) -> str:
+    """Stable id from collection, ISO date and title: the same entry imported twice gets the same id,
+    and correcting its summary keeps it."""
+    key = "\x1f".join(_normalise(part).casefold() for part in (collection, date, title))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One archive record.
+
+    `date` is ISO 8601 with its precision kept (`1963-04-03`, `1964-03`, `1964`);
+    `date_text` is the date as the archive printed it. `source`/`line` say where it was read.
+    """
+
+    id: str
+    date: str
+    date_text: str
+    title: str
+    collection: str
+    summary: str | None = None
+    url: str | None = None
+    source: str | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)
+
+    @classmethod
+    def create(cls, *, date: str, title: str, collection: str, id: str | None = None, **rest) -> Document:
+        """Build a document, deriving its id from collection, date and title unless one is given."""
+        return cls(id=id or document_id(collection, date, title), date=date, title=title,
+                   collection=collection, **rest)
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything a reader sees; it changes when a summary or title is corrected."""
+        payload = json.dumps(
+            [self.date, self.date_text, self.title, self.summary, self.collection, self.url],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    @property
+    def embedding_text(self) -> str:
+        """What the encoder sees: title plus summary (the title alone when there is no summary)."""
+        return f"{self.title}. {self.summary}" if self.summary else self.title
+
+    @property
+    def origin(self) -> str:
+        """`file:line` for messages, or just the file when the line is unknown."""
+        if self.source is None:
+            return "<unknown>"
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+    def to_record(self, *, with_source: bool = False) -> dict:
+        """Plain dict for JSON output; `source`/`line` only when asked for."""
+        record = asdict(self)
+        if not with_source:
+            record.pop("source")
+            record.pop("line")
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict) -> Document:
+        """Inverse of `to_record` (trusted input, e.g. the index's own metadata)."""
+        return cls(**record)
