@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from enum import Enum
 
+
 class Precision(Enum):
     """How much of a date is known."""
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rag.document import Document
 
 
-class Signal(str, Enum):
+class Signal(StrEnum):
     """A reason a document matched."""
 
     SEMANTIC = "semantic"  # near the question in embedding space
