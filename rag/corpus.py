@@ -436,8 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     for line in [*corpus.warnings, *corpus.duplicates]:
         print(f"warning: {line}", file=sys.stderr)
     if args.command == "parse":
-        for record in iter_records(corpus):
-            print(json.dumps(record, ensure_ascii=False))
+        try:
+            for record in iter_records(corpus):
+                print(json.dumps(record, ensure_ascii=False))
+        except BrokenPipeError:  # `| head` closed the pipe: not an error
+            sys.stderr.close()
     elif args.json:
         print(json.dumps(_stats(corpus), ensure_ascii=False, indent=2))
     else:
