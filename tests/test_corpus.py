@@ -300,3 +300,10 @@ def test_cli_stats_on_the_bundled_corpus():
     assert stats["duplicates"] == []
     text = run_cli("stats", str(ROOT / "corpus")).stdout
     assert "documents:        20" in text and "without summary:  1" in text
+
+
+def test_dash_list_items_holding_the_date_start_entries(write_page):
+    text = "Collection X\nDescribed here.\n- April 03, 1963\nA title\nA summary.\n- March, 1964\nAnother title\n"
+    docs = read_file(write_page(text)).documents
+    assert [(d.date, d.title, d.summary) for d in docs] == [
+        ("1963-04-03", "A title", "A summary."), ("1964-03", "Another title", None)]

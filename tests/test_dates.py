@@ -6,7 +6,16 @@ import datetime as dt
 
 import pytest
 
-from rag.dates import DateError, Precision, bounds, parse_printed, precision_of, sort_key, validate_iso
+from rag.dates import (
+    DateError,
+    Precision,
+    bounds,
+    looks_like_date,
+    parse_printed,
+    precision_of,
+    sort_key,
+    validate_iso,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,3 +60,12 @@ def test_precision_and_chronological_order():
         Precision.YEAR, Precision.MONTH, Precision.DAY]
     dates = ["1964-03-02", "1964", "1963-12-31", "1964-03"]
     assert sorted(dates, key=sort_key) == ["1963-12-31", "1964", "1964-03", "1964-03-02"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shaped"),
+    [("April 03, 1963", True), ("March, 1964", True), ("1964", True), ("c. 1965", True),
+     ("Aprill 3, 1963", True), ("Soviet relations in 1963", False), ("A title", False)],
+)
+def test_date_shaped_lines(text, shaped):
+    assert looks_like_date(text) is shaped
