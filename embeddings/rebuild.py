@@ -62,6 +62,7 @@ class Report:
     total: int = 0
     seconds: float = 0.0
     full_reason: str | None = None  # why everything was re-embedded, when it was
+    retyped: str | None = None  # "Flat -> HNSW32" when only the FAISS index type changed
     up_to_date: bool = False
 
     def line(self, out: Path) -> str:
@@ -69,6 +70,8 @@ class Report:
             return f"index at {out} is up to date ({self.total} documents); nothing to do"
         rate = self.total / self.seconds if self.seconds > 0 else float("inf")
         prefix = f"full rebuild ({self.full_reason}): " if self.full_reason else ""
+        if self.retyped and not self.full_reason:
+            prefix = f"FAISS index type {self.retyped}: "
         return (f"{prefix}added {self.added}, changed {self.changed}, removed {self.removed}, "
                 f"total {self.total} in {self.seconds:.1f} s ({rate:.0f} docs/s)")
 
@@ -106,7 +109,9 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
     diff = changes(manifest or {}, corpus.documents)
     report = Report(added=len(diff.added), changed=len(diff.changed), removed=len(diff.removed),
                     total=len(corpus), full_reason=full_reason)
-    if full_reason is None and not diff and index_type == manifest.get("index_type"):
+    if manifest is not None and index_type != manifest.get("index_type"):
+        report.retyped = f"{manifest.get('index_type')} -> {index_type}"
+    if full_reason is None and not diff and not report.retyped:
         report.up_to_date = True
         return report
 

@@ -275,11 +275,12 @@ def staleness(manifest: dict, documents: Sequence[Document], model: str, *, inde
         return reasons
     diff = changes(manifest, documents)
     titles = titles or {}
-    for kind, items in (("new", [_label(d) for d in diff.added]), ("changed", [_label(d) for d in diff.changed]),
-                        ("removed", [titles.get(i, f"id {i}") for i in diff.removed])):
+    for kind, items in (("new in", [_label(d) for d in diff.added]),
+                        ("changed in", [_label(d) for d in diff.changed]),
+                        ("removed from", [titles.get(i, f"id {i}") for i in diff.removed])):
         if items:
             shown = "; ".join(items[:_SHOWN]) + (f"; and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
-            reasons.append(f"{len(items)} document{'s' if len(items) != 1 else ''} {kind} in the corpus: {shown}")
+            reasons.append(f"{len(items)} document{'s' if len(items) != 1 else ''} {kind} the corpus: {shown}")
     return reasons
 
 
