@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import faiss
     import numpy as np
 
+    from rag.corpus import Corpus
+
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
 VECTORS = "vectors.npy"
@@ -91,10 +93,10 @@ class Index:
             scores, ids = self.faiss_index.search(query, min(k, len(self)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def staleness(self, corpus: Sequence[Document] | object, model: str) -> list[str]:
+    def staleness(self, corpus: Corpus | Sequence[Document], model: str) -> list[str]:
         """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model, in
         words for a user; empty when it is fresh."""
-        documents = getattr(corpus, "documents", corpus)
+        documents = corpus if isinstance(corpus, Sequence) else corpus.documents
         return staleness(self.manifest, documents, model, titles={d.id: _label(d) for d in self.documents})
 
     @classmethod
@@ -138,6 +140,8 @@ class Index:
         `before_swap` runs when the new version is complete but not yet visible (tests kill there)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir() and not path.is_symlink():
+            _adopt_plain_folder(path)
         self.manifest.update(self._structure())
         tmp = path.parent / f"{path.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
