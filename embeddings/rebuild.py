@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 from rag.corpus import Corpus, CorpusError, load_corpus
 from rag.index import (
     DEFAULT_INDEX_TYPE,
-    Changes,
     Index,
     IndexUnavailable,
     changes,
@@ -122,7 +121,7 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
         report.full_reason = f"dimension changed from {old.dimension} to {model_info['dimension']}"
         old, to_embed = None, corpus.documents
     new_vectors = _embed(model_info.pop("encoder"), to_embed, progress)
-    vectors = _assemble(corpus, diff, old, to_embed, new_vectors, model_info["dimension"])
+    vectors = _assemble(corpus, old, to_embed, new_vectors, model_info["dimension"])
     manifest = {**_provenance(settings, corpus, model_info), "index_type": index_type}
     try:
         index = Index(corpus.documents, vectors, manifest)
@@ -175,7 +174,7 @@ def _embed(encoder: Encoder | None, documents: list, progress: bool) -> np.ndarr
     return encoder.encode([d.embedding_text for d in documents], progress=progress)
 
 
-def _assemble(corpus: Corpus, diff: Changes, old: Index | None, embedded: list, new_vectors: np.ndarray | None,
+def _assemble(corpus: Corpus, old: Index | None, embedded: list, new_vectors: np.ndarray | None,
               dimension: int) -> np.ndarray:
     """Vectors in corpus order: fresh embeddings for `embedded`, the old index's rows for the rest."""
     import numpy as np
