@@ -1,4 +1,5 @@
-"""Shared fixtures: the bundled corpus and helpers to write small corpora."""
+"""Shared fixtures: the bundled corpus and helpers to write small corpora; the real model and an index
+built once from the bundled corpus (both session-scoped: loading the model costs seconds)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,23 @@ def write_page(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The real default model (bundled all-MiniLM-L6-v2), loaded once per test session."""
+    from rag.encoder import Encoder
+
+    return Encoder()
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory, encoder) -> Path:
+    """The path of an index built once from the bundled corpus with the real model; read-only for tests
+    (copy it before changing anything). Load it with `rag.index.Index.load(built_index)`."""
+    from embeddings.rebuild import rebuild
+    from rag.settings import Settings
+
+    out = tmp_path_factory.mktemp("built") / "index"
+    rebuild(Settings(corpus_dir=ROOT / "corpus", index_dir=out), encoder=encoder, progress=False)
+    return out
