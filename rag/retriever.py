@@ -22,7 +22,7 @@ from rag.highlight import best_sentence, sentences
 from rag.hit import Hit, Results, Signal
 from rag.index import Index, IndexUnavailable
 from rag.keyword import KeywordIndex, keyword_text
-from rag.question import Question, QueryError, parse_date_param, understand, warm_up
+from rag.question import QueryError, Question, parse_date_param, understand, warm_up
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     from rag.corpus import Corpus
     from rag.encoder import Encoder
 
-#: Reciprocal rank fusion constant (the usual 60 of Cormack et al.); larger flattens the rank curve.
-RRF_K = 60
+#: Reciprocal rank fusion constant: 10 (not the usual 60) lets the top ranks of each list count more, which
+#: measured better on eval/ (hybrid MRR@10 0.891 vs 0.875 at 60); larger flattens the rank curve.
+RRF_K = 10
 #: Cosine below which the dense search does not count a document as matched, so a question about nothing
-#: in the archive says so instead of returning the least-bad documents. Chosen from eval/ (see README).
+#: in the archive says so instead of returning the least-bad documents. From eval/: relevant documents score
+#: 0.20-0.80 (median 0.56, 5th percentile 0.38); off-topic questions ("weather in Paris") top out at 0.09-0.23.
 MIN_SIMILARITY = 0.2
 #: How deep into each signal's ranking fusion looks; a document below this in both lists cannot reach the top k.
 FUSION_DEPTH = 200
