@@ -36,9 +36,10 @@ class KeywordIndex:
     def __init__(self, texts: Sequence[str]):
         import bm25s
 
-        # BM25+ (Lv & Zhai 2011) never lets a matching word score 0 in a long summary; measured better on eval/
-        # than Lucene BM25 (keyword MRR@10 0.836 vs 0.826). k1=1.5, b=0.75 are the usual defaults.
-        self._bm25 = bm25s.BM25(method="bm25+", k1=1.5, b=0.75)
+        # BM25+ (Lv & Zhai 2011) never lets a matching word score 0 in a long summary; with b=0.3 (summaries
+        # are short, their length says little) it measured best on eval/: keyword MRR@10 0.847 vs 0.826 for
+        # Lucene BM25 at the usual b=0.75. k1=1.5 is the usual default.
+        self._bm25 = bm25s.BM25(method="bm25+", k1=1.5, b=0.3)
         self._bm25.index(self.tokenize(list(texts)), show_progress=False)
         self.size = len(texts)
 
@@ -56,14 +57,23 @@ class KeywordIndex:
         return [term for term in self.tokenize([query])[0] if term in vocabulary]
 
     def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
-        """BM25 score of every row for the query (0 where no word matches or the row is not allowed)."""
+        """BM25 score of every row for the query: 0 where no word matches or the row is not allowed.
+
+        BM25+ gives a document lacking every word a floor score; that floor is subtracted so that
+        "matched" means sharing a word with the question.
+        """
         import numpy as np
 
         terms = self.terms(query)
         if not terms:
             return np.zeros(self.size, dtype=np.float32)
         mask = None if allowed is None else allowed.astype(np.float32)
-        return np.asarray(self._bm25.get_scores(terms, weight_mask=mask), dtype=np.float32)
+        scores = np.asarray(self._bm25.get_scores(terms, weight_mask=mask), dtype=np.float32)
+        floor = getattr(self._bm25, "nonoccurrence_array", None)
+        if floor is not None:
+            baseline = float(floor[[self._bm25.vocab_dict[t] for t in terms]].sum())
+            scores = np.where(scores > baseline * (1 + 1e-6), scores - baseline, 0.0).astype(np.float32)
+        return scores
 
 
 _local = threading.local()

@@ -11,8 +11,8 @@ Rules, applied to every date phrase found (case-insensitive):
 * decades: `the 1960s` is 1960-1969; early/mid/late a decade are its years 0-3, 4-6, 7-9;
 * `between A and B`, `from A to B`, `A-B`, `A to B`: from the start of A to the end of B;
 * `before A`/`prior to A`: up to the period just before A; `until`/`till`/`through`/`up to A`: to the end of A;
-* `after A`/`following A`: from the period just after A; `since A`/`from A`/`starting A`: from the start of A;
-* `in`/`during`/`of`/`around`/`throughout A` or A alone: within A. Several periods in one question cover
+* `after A`/`following A`: from the period just after A; `since A`/`starting A`: from the start of A;
+* `in`/`during`/`of`/`from`/`around`/`throughout A` or A alone: within A ("cables from 1963"). Several periods cover
   all of them; before/after bounds then narrow that.
 
 The date phrases are cut out of the question; what remains is what gets searched.
@@ -83,7 +83,7 @@ _RANGE_JOIN = r"(?:and|to|until|till|through|-|–|—)"
 
 
 _EXPRESSION = re.compile(
-    rf"(?:\b(?P<rel>between|before|prior\s+to|until|till|through|up\s+to|after|following|since|starting(?:\s+in)?"
+    rf"(?:\b(?P<rel>between|on|before|prior\s+to|until|till|through|up\s+to|after|following|since|starting(?:\s+in)?"
     rf"|in|during|of|around|throughout|within|from)\s+)?"
     rf"\b{_PERIOD.format(n=1)}"
     rf"(?:\s*(?P<join>{_RANGE_JOIN})\s*{_PERIOD.format(n=2)})?\b",
@@ -123,7 +123,7 @@ def understand(question: str) -> Question:
             upper.append(first.end)
         elif rel in ("after", "following"):
             lower.append(_next(first.end))
-        elif rel in ("since", "from") or rel.startswith("starting"):
+        elif rel == "since" or rel.startswith("starting"):
             lower.append(first.start)
         else:
             plain.append(first)
@@ -237,6 +237,10 @@ def _same_precision(day: dt.date, like: str) -> str:
     return {4: f"{day.year:04d}", 7: f"{day.year:04d}-{day.month:02d}"}.get(len(like), day.isoformat())
 
 
+# Joining words a removed date phrase leaves at either end ("Albania and" from "Albania after 1963 and before 1965").
+_DANGLING = re.compile(r"^(?:and|or|but)\b\s*|\s*\b(?:and|or|but)(?=[?.!]?$)", re.IGNORECASE)
+
+
 def _remove(text: str, spans: list[tuple[int, int]]) -> str:
     """The question without its date phrases, tidied of the punctuation they leave behind."""
     kept, last = [], 0
@@ -246,6 +250,7 @@ def _remove(text: str, spans: list[tuple[int, int]]) -> str:
     kept.append(text[last:])
     rest = " ".join("".join(kept).split())
     rest = re.sub(r"\s+([,.;:?!])", r"\1", rest)
+    rest = _DANGLING.sub("", rest.strip(" ,;:-–—"))
     return rest.strip(" ,;:-–—")
 
 
