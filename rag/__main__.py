@@ -42,14 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rag.index import IndexUnavailable
-    from rag.question import QueryError
-    from rag.retriever import Mode, SortOrder
+    from rag.question import QueryError, parse_date_param
+    from rag.retriever import Mode, SortOrder, checked_k
 
     if (args.question is None) == (args.queries is None):
         return _fail("give a question or --queries FILE (not both)", 2)
     try:
         options = dict(k=args.k, date_from=args.date_from, date_to=args.date_to, sort=SortOrder(args.sort),
                        mode=Mode(args.mode))
+        checked_k(args.k)  # options are checked before the model loads: a typo costs no wait
+        parse_date_param(args.date_from, "date_from"), parse_date_param(args.date_to, "date_to")
         questions = _read_queries(args.queries) if args.queries else None
         if args.question is not None and not args.question.strip():
             raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the "

@@ -167,7 +167,7 @@ class Retriever:
 
         Explicit `date_from`/`date_to` replace any date range read from the question.
         """
-        k = self._checked_k(k)
+        k = min(checked_k(k), max(len(self.index), 1))
         mode, sort = Mode(mode), SortOrder(sort)
         asked = understand(question)
         date_from, date_to, phrase, notes = self._date_range(asked, date_from, date_to)
@@ -193,13 +193,6 @@ class Retriever:
         if sort is SortOrder.DATE:
             hits.sort(key=lambda hit: sort_key(hit.doc.date))
         return Results(tuple(hits), question, asked.query, date_from, date_to, phrase, total, tuple(notes))
-
-    def _checked_k(self, k) -> int:
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise QueryError(f"k must be a whole number of hits, got {k!r}")
-        if k <= 0:
-            raise QueryError(f"k must be at least 1, got {k}")
-        return min(k, max(len(self.index), 1))
 
     @staticmethod
     def _date_range(asked: Question, date_from, date_to) -> tuple[str | None, str | None, str | None, list[str]]:
@@ -315,6 +308,15 @@ class Retriever:
             out.append(vectors[start:start + len(parts)] if parts else None)
             start += len(parts)
         return out
+
+
+def checked_k(k) -> int:
+    """k as a positive whole number of hits, or a QueryError saying what is wrong with it."""
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise QueryError(f"k must be a whole number of hits, got {k!r}")
+    if k <= 0:
+        raise QueryError(f"k must be at least 1, got {k}")
+    return k
 
 
 def _short_name(collection: str) -> str:
