@@ -79,6 +79,14 @@ class Results(Sequence):
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
 
+    def to_record(self) -> dict:
+        """What was understood plus the hits as records (one line of `python -m rag search --queries`)."""
+        return {
+            "question": self.question, "query": self.query, "date_from": self.date_from, "date_to": self.date_to,
+            "date_phrase": self.date_phrase, "total": self.total, "notes": list(self.notes),
+            "hits": [hit.to_record() for hit in self.hits],
+        }
+
     @property
     def date_range_text(self) -> str | None:
         """`1964-01..1964-04`, `..1963-12` or None when no date filter applied."""

@@ -47,3 +47,38 @@ def built_index(tmp_path_factory, encoder) -> Path:
     out = tmp_path_factory.mktemp("built") / "index"
     rebuild(Settings(corpus_dir=ROOT / "corpus", index_dir=out), encoder=encoder, progress=False)
     return out
+# --------------------------------------------------------------- the real model and an index built in memory
+
+
+@pytest.fixture(scope="session")
+def bundled_corpus():
+    """The 20 documents of the bundled page."""
+    from rag.corpus import load_corpus
+
+    return load_corpus(ROOT / "corpus")
+
+
+@pytest.fixture(scope="session")
+def bundled_index(bundled_corpus, encoder):
+    """The bundled corpus embedded by the real model into an in-memory FAISS index."""
+    from rag.index import Index
+
+    docs = bundled_corpus.documents
+    vectors = encoder.encode([doc.embedding_text for doc in docs])
+    manifest = {"model": encoder.name, "dimension": int(vectors.shape[1]),
+                "content_hashes": {doc.id: doc.content_hash for doc in docs}}
+    return Index(list(docs), vectors, manifest)
+
+
+@pytest.fixture(scope="session")
+def retriever(bundled_index, encoder):
+    """One Retriever over the bundled index, shared like the chat UI shares it."""
+    from rag.retriever import Retriever
+
+    return Retriever(bundled_index, encoder)
+
+
+@pytest.fixture(scope="session")
+def index_folder(built_index) -> Path:
+    """The bundled index as the rebuild script writes it, as `Retriever.load` reads it."""
+    return built_index

@@ -1,0 +1,65 @@
+"""`python -m rag search` end to end: a real subprocess, the real model, an index folder on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _run(*args, index=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_CORPUS_DIR": str(ROOT / "corpus")}
+    command = [sys.executable, "-m", "rag", "search", *args]
+    if index is not None:
+        command += ["--index", str(index)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_json_output_has_the_documented_fields(index_folder):
+    done = _run("What did Zhou Enlai say about the test ban?", "--json", "--k", "3", index=index_folder)
+    assert done.returncode == 0, done.stderr
+    hits = json.loads(done.stdout)
+    assert len(hits) == 3 and hits[0]["id"] == "de0495086098ec7e"
+    for field in ("id", "title", "date", "date_text", "summary", "score", "citation", "highlight", "matched"):
+        assert field in hits[0]
+
+
+def test_text_output_with_dates_and_sort(index_folder):
+    done = _run("Soviet propaganda", "--from", "1963-11", "--to", "1963", "--sort", "date", index=index_folder)
+    assert done.returncode == 0, done.stderr
+    assert "dates 1963-11..1963" in done.stdout and "Wilson Center Digital Archive." in done.stdout
+
+
+def test_queries_file_answers_each_line_as_json_lines(index_folder, tmp_path):
+    questions = tmp_path / "questions.txt"
+    questions.write_text("Zhou Enlai and the test ban\n\n???\nRomania in early 1964\n", encoding="utf-8")
+    done = _run("--queries", str(questions), "--mode", "keyword", index=index_folder)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["question"] for line in lines] == ["Zhou Enlai and the test ban", "???", "Romania in early 1964"]
+    assert lines[0]["hits"][0]["id"] == "de0495086098ec7e"
+    assert "type a question" in lines[1]["error"]
+    assert (lines[2]["date_from"], lines[2]["date_to"]) == ("1964-01", "1964-04")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("Soviet propaganda", "--k", "0"), "k must be at least 1"),
+    (("Soviet propaganda", "--mode", "magic"), "mode must be one of hybrid, semantic, keyword"),
+    (("Soviet propaganda", "--from", "yesterday"), "date_from: unreadable date"),
+    (("   ",), "the question is empty"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(index_folder, args, message):
+    done = _run(*args, index=index_folder)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_missing_index_exits_1_naming_the_rebuild_command(tmp_path):
+    done = _run("Soviet propaganda", index=tmp_path / "none")
+    assert done.returncode == 1 and "python -m embeddings.rebuild" in done.stderr
