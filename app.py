@@ -25,7 +25,7 @@ from rag.corpus import load_corpus  # noqa: E402
 from rag.dates import DateError, bounds, validate_iso  # noqa: E402
 from rag.followup import Topic, resolve  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from rag.timeline import timeline_frame  # noqa: E402
+from rag.timeline import timeline_frame, x_limits  # noqa: E402
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -165,8 +165,9 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         if reply.results is None:
             return history, reply.topic, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
         txt, csv = write_exports(reply.results, exports)
-        return (history, reply.topic, timeline_frame(reply.results), citations_text(reply.results),
-                str(txt), str(csv), "")
+        frame = timeline_frame(reply.results)
+        plot = gr.ScatterPlot(value=frame, x_lim=x_limits(frame))
+        return history, reply.topic, plot, citations_text(reply.results), str(txt), str(csv), ""
 
     def search(question: str, k: int = DEFAULT_K, date_from: str = "", date_to: str = "",
                sort: str = "relevance", mode: str = "hybrid") -> list[dict]:
@@ -203,7 +204,8 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                 clear = gr.Button("New conversation", variant="secondary")
         timeline = gr.ScatterPlot(x="date", y="relevance", tooltip=["citation", "date_text", "title"],
                                   label="Timeline of the cited documents", elem_id="timeline", height=260,
-                                  x_title="date", y_title="relevance (1 = best match)", y_lim=[0, 1.05])
+                                  x_title="date", y_title="relevance (1 = best match)", y_lim=[0, 1.05],
+                                  x_axis_format="%b %Y")
         with gr.Row():
             copy = gr.Textbox(label="Citations (numbered by date) — copy", lines=4, max_lines=12,
                               elem_id="citations", buttons=["copy"], interactive=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from rag.answer import number_by_date
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from rag.hit import Results
 
 COLUMNS = ("date", "relevance", "citation", "date_text", "title")
+PAD_SHARE = 0.05  # x-axis padding on each side, as a share of the dates' span ...
+MIN_PAD = dt.timedelta(days=15)  # ... and at least this, so a single date still has room
 
 
 def timeline_frame(results: Results) -> pd.DataFrame:
@@ -34,3 +37,13 @@ def timeline_frame(results: Results) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["date"] = pd.to_datetime(frame["date"])
     return frame
+
+
+def x_limits(frame: pd.DataFrame) -> list[float] | None:
+    """The x-axis range in epoch seconds (what Gradio's plots expect for dates), padded so that points on
+    the first and last dates are not cut in half by the plot's edge; None when there are no rows."""
+    if frame.empty:
+        return None
+    first, last = frame["date"].min(), frame["date"].max()
+    pad = max((last - first) * PAD_SHARE, MIN_PAD)
+    return [(first - pad).timestamp(), (last + pad).timestamp()]

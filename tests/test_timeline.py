@@ -3,7 +3,7 @@
 from rag.corpus import load_corpus
 from rag.hit import Hit, Results, Signal
 from rag.settings import Settings
-from rag.timeline import timeline_frame
+from rag.timeline import timeline_frame, x_limits
 
 
 def test_rows_follow_dates_and_numbers():
@@ -21,3 +21,13 @@ def test_rows_follow_dates_and_numbers():
 def test_no_hits_gives_an_empty_frame_with_columns():
     frame = timeline_frame(Results((), question="q", query="q"))
     assert frame.empty and "date" in frame.columns
+
+
+def test_x_limits_pad_both_ends_in_seconds():
+    import pandas as pd
+
+    frame = pd.DataFrame({"date": pd.to_datetime(["1963-04-03", "1964-03-01"])})
+    low, high = x_limits(frame)
+    assert low < pd.Timestamp("1963-04-03").timestamp() - 14 * 86_400
+    assert high > pd.Timestamp("1964-03-01").timestamp() + 14 * 86_400
+    assert x_limits(frame.iloc[:0]) is None
