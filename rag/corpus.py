@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.dates import DateError, parse_printed, validate_iso
+from rag.dates import DateError, looks_like_date, parse_printed, validate_iso
 from rag.document import Document
 
 PAGE_SUFFIXES = (".txt",)
@@ -142,6 +142,8 @@ def _marker_rest(stripped: str) -> str | None:
         return stripped[1:].strip()
     if stripped in DASHES:
         return ""
+    if stripped[:2] in {f"{d} " for d in (*DASHES, "*")} and looks_like_date(stripped[2:]):
+        return stripped[2:].strip()  # "- April 03, 1963": a list item holding the date
     return None
 
 
@@ -436,8 +438,11 @@ def main(argv: list[str] | None = None) -> int:
     for line in [*corpus.warnings, *corpus.duplicates]:
         print(f"warning: {line}", file=sys.stderr)
     if args.command == "parse":
-        for record in iter_records(corpus):
-            print(json.dumps(record, ensure_ascii=False))
+        try:
+            for record in iter_records(corpus):
+                print(json.dumps(record, ensure_ascii=False))
+        except BrokenPipeError:  # `| head` closed the pipe: not an error
+            sys.stderr.close()
     elif args.json:
         print(json.dumps(_stats(corpus), ensure_ascii=False, indent=2))
     else:

@@ -35,7 +35,8 @@ _ISO_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 # A line that is shaped like a printed date (month name and/or a four-digit year), used to tell a
 # date that is merely unreadable ("Febuary 30, 1963") from a line that is no date at all.
 _DATE_SHAPED_RE = re.compile(
-    r"^(?:[A-Za-z]{3,9}\.?\s+)?(?:\d{1,2}\s*,?\s*)?,?\s*\d{4}$|^\d{1,2}\s+[A-Za-z]{3,9}\s+\d{4}$"
+    r"^(?:c\.\s*|circa\s+)?(?:[A-Za-z]{3,9}\.?,?\s+(?:\d{1,2},?\s+)?|\d{1,2}\s+[A-Za-z]{3,9}\s+)?\d{4}$",
+    re.IGNORECASE,
 )
 
 

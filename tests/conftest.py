@@ -1,4 +1,4 @@
-"""Shared fixtures."""
+"""Shared fixtures: the bundled corpus, helpers to write small corpora, and the chat server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_CORPUS = ROOT / "corpus"
+SEED_PAGE = ROOT / "corpus" / "000_e07505288b6fd7bd.txt"
+
+
+@pytest.fixture(scope="session")
+def seed_page() -> Path:
+    """The listing page saved from the archive, bundled in corpus/."""
+    return SEED_PAGE
+
+
+@pytest.fixture
+def write_page(tmp_path):
+    """Write text to a file in a fresh folder and return its path."""
+
+    def write(text: str, name: str = "page.txt") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
 
 # A document built to break out of the page: markup, scripts, links, images and LaTeX in every field
 # the chat shows. The browser test checks that each of them stays literal text.
@@ -35,7 +54,7 @@ def free_port() -> int:
 def chat_corpus(tmp_path_factory) -> Path:
     """The bundled corpus plus one hostile document (JSON Lines)."""
     folder = tmp_path_factory.mktemp("chat-corpus")
-    for page in BUNDLED_CORPUS.glob("*.txt"):
+    for page in SEED_PAGE.parent.glob("*.txt"):
         shutil.copy(page, folder / page.name)
     (folder / "hostile.jsonl").write_text(json.dumps(HOSTILE) + "\n", encoding="utf-8")
     return folder
