@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.answer import Order, citations_csv, citations_text, escape, format_answer  # noqa: E402
-from rag.corpus import load_corpus  # noqa: E402
+from rag.corpus import CorpusError, load_corpus  # noqa: E402
 from rag.dates import DateError, bounds, validate_iso  # noqa: E402
 from rag.followup import Topic, resolve  # noqa: E402
 from rag.settings import Settings  # noqa: E402
@@ -249,12 +249,15 @@ def load_retriever(settings: Settings) -> Searcher:
     if not (settings.index_dir / MANIFEST).exists():
         print(f"No index in {settings.index_dir}; building it from {settings.corpus_dir} ...", flush=True)
         rebuild_index(settings)
+    def load() -> Searcher:
+        return Retriever.load(settings.index_dir, corpus=settings.corpus_dir, model=settings.model)
+
     try:
-        return Retriever.load(settings.index_dir)
+        return load()
     except IndexUnavailable as exc:  # stale (corpus or model changed) or unreadable: rebuild once
         print(f"Index not usable ({exc}); rebuilding ...", flush=True)
         rebuild_index(settings)
-        return Retriever.load(settings.index_dir)
+        return load()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -273,13 +276,16 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
     try:
-        retriever = load_retriever(settings)
+        demo = build_app(load_retriever(settings), settings)
     except subprocess.CalledProcessError as exc:
         print(f"error: building the index failed (exit code {exc.returncode}); see the messages above",
               file=sys.stderr)
         return 1
+    except CorpusError as exc:
+        print(f"error: the corpus cannot be read:\n{exc}", file=sys.stderr)
+        return 1
     print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
-    launch(build_app(retriever, settings), settings)
+    launch(demo, settings)
     return 0
 
 

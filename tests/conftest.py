@@ -62,8 +62,14 @@ def chat_corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def chat_retriever(chat_corpus):
-    """The retriever behind the chat server. To test against the real one, replace the body with
-    `return Retriever.load(<index built from chat_corpus>)`."""
+    """The retriever behind the chat tests and server. To test against the real one, replace the two
+    lines below with:
+        from embeddings.rebuild import main as rebuild_main
+        from rag import Retriever
+        out = chat_corpus.parent / "chat-index"
+        rebuild_main(["--corpus", str(chat_corpus), "--out", str(out), "--quiet"])
+        return Retriever.load(out, corpus=chat_corpus)
+    """
     from fake_retriever import FakeRetriever
 
     return FakeRetriever.from_corpus(chat_corpus)
