@@ -1,8 +1,11 @@
-"""Shared fixtures: the bundled corpus and helpers to write small corpora; the real model and an index
-built once from the bundled corpus (both session-scoped: loading the model costs seconds)."""
+"""Shared fixtures: the bundled corpus, helpers to write small corpora, the real model, an index built
+once from the bundled corpus, the retriever, and the chat server (expensive ones session-scoped)."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,57 @@ def retriever(bundled_index, encoder):
 def index_folder(built_index) -> Path:
     """The bundled index as the rebuild script writes it, as `Retriever.load` reads it."""
     return built_index
+
+
+# A document built to break out of the page: markup, scripts, links, images and LaTeX in every field
+# the chat shows. The browser test checks that each of them stays literal text.
+HOSTILE = {
+    "date": "1963-06-15",
+    "date_text": "June 15, 1963 <b>bold</b>",
+    "title": "Hostile <script>window.__pwned = 'title'</script><img src=x onerror=\"window.__pwned = 'img'\"> test ban",
+    "collection": "Sino-Soviet Split, 1960-1984",
+    "summary": "The test ban [click me](javascript:window.__pwned='link') is discussed. "
+               "![pixel](http://example.com/pixel.png) <iframe src=\"http://example.com\"></iframe> "
+               "**not bold** $x^2$ <a href=\"http://example.com\">anchor</a>.",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chat_corpus(tmp_path_factory) -> Path:
+    """The bundled corpus plus one hostile document (JSON Lines)."""
+    folder = tmp_path_factory.mktemp("chat-corpus")
+    for page in SEED_PAGE.parent.glob("*.txt"):
+        shutil.copy(page, folder / page.name)
+    (folder / "hostile.jsonl").write_text(json.dumps(HOSTILE) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def chat_retriever(chat_corpus):
+    """The real retriever over the bundled corpus plus one hostile document, built by the rebuild script."""
+    from embeddings.rebuild import main as rebuild_main
+    from rag import Retriever
+
+    out = chat_corpus.parent / "chat-index"
+    rebuild_main(["--corpus", str(chat_corpus), "--out", str(out), "--quiet"])
+    return Retriever.load(out, corpus=chat_corpus)
+
+
+@pytest.fixture(scope="session")
+def chat_server(chat_retriever, chat_corpus, tmp_path_factory):
+    """The real Gradio app on a free 127.0.0.1 port (in this process, server thread); yields its URL."""
+    import app
+    from rag.settings import Settings
+
+    settings = Settings(corpus_dir=chat_corpus, index_dir=tmp_path_factory.mktemp("unused-index"),
+                        host="127.0.0.1", port=free_port())
+    demo = app.build_app(chat_retriever, settings)
+    app.launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{settings.port}/"
+    demo.close()

@@ -1,0 +1,293 @@
+"""The chat: a Gradio page that answers questions with cited archive documents in date order.
+
+`python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M]` serves it on
+http://127.0.0.1:7860 by default, building the index first when there is none. `build_app(retriever,
+settings)` assembles the page around any object with the retriever's `search()`, so tests can inject one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+# Before gradio is imported anywhere: no telemetry, no version check, nothing leaves the machine.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from rag.answer import Order, citations_csv, citations_text, escape, format_answer  # noqa: E402
+from rag.corpus import CorpusError, load_corpus  # noqa: E402
+from rag.dates import DateError, bounds, validate_iso  # noqa: E402
+from rag.followup import Topic, resolve  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+from rag.timeline import timeline_frame, x_limits  # noqa: E402
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from rag.hit import Results
+
+log = logging.getLogger("app")
+
+MODES = ("hybrid", "semantic", "keyword")  # the retriever's search modes, first is the default
+DEFAULT_K = 10  # results per answer unless the reader changes the slider
+MAX_K = 50
+CONCURRENCY = 4  # searches served at once; the rest queue (2 cores: the encoder is the bottleneck)
+
+EXAMPLES = (
+    "What did Zhou Enlai say about the test ban treaty?",
+    "How did Romania try to mediate between Moscow and Beijing?",
+    "Soviet propaganda against China in late 1963",
+    "East Germany's relations with China",
+    "North Korea's position in the Sino-Soviet split",
+)
+
+
+class Searcher(Protocol):
+    """What the chat needs from a retriever (`rag.Retriever` has it)."""
+
+    def search(self, question: str, k: int = DEFAULT_K, date_from: str | None = None, date_to: str | None = None,
+               sort: str = "relevance", mode: str = "hybrid") -> Results: ...
+
+
+@dataclass(frozen=True)
+class Collection:
+    """What the page says about the documents it searches."""
+
+    names: tuple[str, ...]
+    size: int
+    first: str | None
+    last: str | None
+
+    @classmethod
+    def from_corpus(cls, corpus_dir: Path) -> Collection:
+        from rag.dates import sort_key
+
+        docs = load_corpus(corpus_dir).documents
+        names = tuple(dict.fromkeys(d.collection for d in docs))
+        dated = sorted((d for d in docs), key=lambda d: sort_key(d.date))
+        return cls(names, len(docs), dated[0].date_text if dated else None, dated[-1].date_text if dated else None)
+
+    def header(self) -> str:
+        names = ", ".join(f"*{escape(n)}*" for n in self.names) or "the archive"
+        span = f", dated {escape(self.first)} to {escape(self.last)}" if self.first else ""
+        return (
+            "## Cold War archive assistant\n"
+            f"Searches {self.size} document summaries from the Wilson Center Digital Archive ({names}){span}. "
+            "Ask in plain words — a person, a country, an event, optionally a date (“in 1964”, "
+            "“between April and June 1963”). Each answer lists the matching documents numbered by date, "
+            "quotes only what their summaries say, and plots them on a timeline. Follow-ups such as "
+            "“what about 1964?” or “and the Romanians?” reuse your previous question."
+        )
+
+
+def checked_range(date_from: str | None, date_to: str | None) -> tuple[str | None, str | None]:
+    """The date controls as ISO partial dates (None when empty); DateError says what is wrong."""
+    start = validate_iso(date_from) if date_from and date_from.strip() else None
+    end = validate_iso(date_to) if date_to and date_to.strip() else None
+    if start and end and bounds(start)[0] > bounds(end)[1]:
+        raise DateError(f"the range starts ({start}) after it ends ({end})")
+    return start, end
+
+
+def write_exports(results: Results, folder: Path) -> tuple[Path, Path]:
+    """The citations as citations.txt and citations.csv in a fresh folder."""
+    out = Path(tempfile.mkdtemp(prefix="answer-", dir=folder))
+    txt, csv = out / "citations.txt", out / "citations.csv"
+    txt.write_text(citations_text(results), encoding="utf-8")
+    csv.write_text(citations_csv(results), encoding="utf-8", newline="")
+    return txt, csv
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One chat turn: the user's message as shown (escaped; None for an empty question), the answer
+    (Markdown from escaped text), the topic a follow-up will build on, and the results when a search ran."""
+
+    shown_question: str | None
+    answer: str
+    topic: Topic | None
+    results: Results | None = None
+
+
+@dataclass
+class Chat:
+    """The chat's logic, free of Gradio: validate the controls, resolve follow-ups, search, format."""
+
+    retriever: Searcher
+    collection_size: int | None = None
+
+    def search(self, question: str, k=DEFAULT_K, date_from: str | None = None, date_to: str | None = None,
+               sort: str = "relevance", mode: str = MODES[0]) -> Results:
+        """Search with the controls' values; ValueError (e.g. DateError) says what is wrong with them."""
+        start, end = checked_range(date_from, date_to)
+        return self.retriever.search(question, k=int(k), date_from=start, date_to=end, sort=sort, mode=mode)
+
+    def reply(self, message: str | None, topic: Topic | None, date_from: str | None = None,
+              date_to: str | None = None, k=DEFAULT_K, order: str = Order.DATE.value,
+              mode: str = MODES[0]) -> Reply:
+        """Answer one message; never raises: bad input and failures become a plain message."""
+        question = " ".join((message or "").split())
+        if not question:
+            return Reply(None, f"Please type a question first, for example: “{escape(EXAMPLES[0])}”", topic)
+        shown = escape(question)
+        try:
+            results = self.search(resolve(question, topic), k, date_from, date_to, Order.parse(order).value, mode)
+        except ValueError as exc:  # bad dates, order, mode or question: the message says what to change
+            return Reply(shown, f"**Could not search:** {escape(str(exc))}", topic)
+        except Exception:
+            log.exception("search failed for %r", question)
+            return Reply(shown, "**Sorry, the search failed unexpectedly.** The error was logged on the "
+                         "server; please try again or rephrase.", topic)
+        answer = format_answer(results, question, Order.parse(order), self.collection_size)
+        return Reply(shown, answer, Topic(results.query, results.date_phrase), results)
+
+
+def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
+    """The whole page: chat, controls, timeline, exports, and the `/search` HTTP API."""
+    import gradio as gr
+
+    collection = Collection.from_corpus(settings.corpus_dir)
+    chat = Chat(retriever, collection.size)
+    exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
+
+    def respond(message, history, topic, date_from, date_to, k, order, mode):
+        reply = chat.reply(message, topic, date_from, date_to, k, order, mode)
+        history = list(history or [])
+        if reply.shown_question is not None:
+            history.append({"role": "user", "content": reply.shown_question})
+        history.append({"role": "assistant", "content": reply.answer})
+        if reply.results is None:
+            return history, reply.topic, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+        txt, csv = write_exports(reply.results, exports)
+        frame = timeline_frame(reply.results)
+        plot = gr.ScatterPlot(value=frame, x_lim=x_limits(frame))
+        return history, reply.topic, plot, citations_text(reply.results), str(txt), str(csv), ""
+
+    def search(question: str, k: int = DEFAULT_K, date_from: str = "", date_to: str = "",
+               sort: str = "relevance", mode: str = "hybrid") -> list[dict]:
+        """Search the archive; returns the hits as JSON records (title, date, date_text, summary, score,
+        citation, ...), best first unless sort="date"."""
+        if not question or not question.strip():
+            raise gr.Error("question is empty: pass the words to search for as the first argument")
+        try:
+            return [hit.to_record() for hit in chat.search(question.strip(), k, date_from, date_to, sort, mode)]
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+
+    with gr.Blocks(title="Cold War archive assistant", analytics_enabled=False) as demo:
+        topic = gr.State(None)
+        gr.Markdown(collection.header(), elem_id="header")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Answers", elem_id="chat", height=560, sanitize_html=True,
+                                     latex_delimiters=[], buttons=["copy", "copy_all"], render_markdown=True)
+                question = gr.Textbox(label="Your question", elem_id="question", submit_btn="Ask",
+                                      placeholder="e.g. What did Zhou Enlai say about the test ban treaty?")
+                gr.Examples(list(EXAMPLES), inputs=question, label="Example questions")
+            with gr.Column(scale=1, min_width=240):
+                gr.Markdown("### Filters")
+                date_from = gr.Textbox(label="From date", placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
+                                       elem_id="date-from", info="Leave empty for no lower bound")
+                date_to = gr.Textbox(label="To date", placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
+                                     elem_id="date-to", info="A date in the question (“in 1964”) also works")
+                k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of results", elem_id="k")
+                order = gr.Radio([o.value for o in Order], value=Order.DATE.value, label="List documents by",
+                                 elem_id="order")
+                mode = gr.Radio(list(MODES), value=MODES[0], label="Search mode", elem_id="mode",
+                                info="hybrid: meaning + words; semantic: meaning; keyword: exact words")
+                clear = gr.Button("New conversation", variant="secondary")
+        timeline = gr.ScatterPlot(x="date", y="relevance", tooltip=["citation", "date_text", "title"],
+                                  label="Timeline of the cited documents", elem_id="timeline", height=260,
+                                  x_title="date", y_title="relevance (1 = best match)", y_lim=[0, 1.05],
+                                  x_axis_format="%b %Y")
+        with gr.Row():
+            copy = gr.Textbox(label="Citations (numbered by date) — copy", lines=4, max_lines=12,
+                              elem_id="citations", buttons=["copy"], interactive=False)
+            with gr.Column(scale=0, min_width=220):
+                txt = gr.DownloadButton("Download citations (.txt)", elem_id="download-txt")
+                csv = gr.DownloadButton("Download citations (.csv)", elem_id="download-csv")
+
+        inputs = [question, chatbot, topic, date_from, date_to, k, order, mode]
+        outputs = [chatbot, topic, timeline, copy, txt, csv, question]
+        question.submit(respond, inputs, outputs, api_visibility="private")
+        clear.click(lambda: ([], None, None, "", None, None), None, [chatbot, topic, timeline, copy, txt, csv],
+                    api_visibility="private")
+        gr.api(search, api_name="search")
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def launch(demo: gr.Blocks, settings: Settings, **kwargs) -> None:
+    """Serve on settings.host:settings.port, never shared publicly. The theme uses system fonts only,
+    so the page loads nothing from the internet (the default theme fetches Google Fonts)."""
+    import gradio as gr
+
+    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    demo.launch(server_name=settings.host, server_port=settings.port, share=False, theme=theme,
+                footer_links=["api"], **kwargs)
+
+
+def rebuild_index(settings: Settings) -> None:
+    """Run the rebuild script (incremental when an index exists); its progress shows in this terminal.
+    Raises CalledProcessError when it fails."""
+    command = [sys.executable, "-m", "embeddings.rebuild", "--corpus", str(settings.corpus_dir),
+               "--out", str(settings.index_dir), "--model", settings.model]
+    subprocess.run(command, check=True)
+
+
+def load_retriever(settings: Settings) -> Searcher:
+    """The retriever over settings.index_dir, building the index first when it is missing or stale."""
+    from rag import Retriever
+    from rag.index import MANIFEST, IndexUnavailable
+
+    if not (settings.index_dir / MANIFEST).exists():
+        print(f"No index in {settings.index_dir}; building it from {settings.corpus_dir} ...", flush=True)
+        rebuild_index(settings)
+    def load() -> Searcher:
+        return Retriever.load(settings.index_dir, corpus=settings.corpus_dir, model=settings.model)
+
+    try:
+        return load()
+    except IndexUnavailable as exc:  # stale (corpus or model changed) or unreadable: rebuild once
+        print(f"Index not usable ({exc}); rebuilding ...", flush=True)
+        rebuild_index(settings)
+        return load()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Serve the archive chat (http://127.0.0.1:7860 by default).")
+    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1; 0.0.0.0 makes it public)")
+    parser.add_argument("--port", type=int, help="port (default 7860)")
+    parser.add_argument("--index", help="index folder (default embeddings/index)")
+    parser.add_argument("--corpus", help="corpus folder (default corpus/)")
+    parser.add_argument("--model", help="embedding model used when the index has to be built")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
+                                 corpus_dir=args.corpus, model=args.model)
+    try:
+        demo = build_app(load_retriever(settings), settings)
+    except subprocess.CalledProcessError as exc:
+        print(f"error: building the index failed (exit code {exc.returncode}); see the messages above",
+              file=sys.stderr)
+        return 1
+    except CorpusError as exc:
+        print(f"error: the corpus cannot be read:\n{exc}", file=sys.stderr)
+        return 1
+    print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
+    launch(demo, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

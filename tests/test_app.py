@@ -1,0 +1,167 @@
+"""The chat's logic (Chat.reply) with a small retriever, the /search API through gradio_client against a
+running server, and `python app.py` end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+import app
+from rag.dates import DateError, sort_key
+from rag.followup import Topic
+
+
+@pytest.fixture()
+def chat(chat_retriever) -> app.Chat:
+    return app.Chat(chat_retriever, collection_size=21)
+
+
+def test_reply_answers_with_searched_line(chat):
+    reply = chat.reply("Romanian Workers party", None)
+    assert reply.shown_question == "Romanian Workers party"
+    assert reply.answer.startswith("Searched “Romanian Workers party”")
+    assert "[1]" in reply.answer and reply.results
+    assert reply.topic == Topic(reply.results.query, reply.results.date_phrase)
+
+
+def test_followup_searches_previous_topic_with_new_date(chat):
+    first = chat.reply("Romanian Workers party in 1963", None)
+    follow = chat.reply("what about 1964?", first.topic)
+    assert follow.results.question == f"{first.topic.query} in 1964"
+    assert "Follow-up understood as" in follow.answer.splitlines()[1]
+    assert all(hit.doc.date.startswith("1964") for hit in follow.results)
+
+
+def test_empty_question_asks_for_one(chat):
+    reply = chat.reply("   ", Topic("x"))
+    assert reply.shown_question is None and reply.results is None
+    assert "Please type a question" in reply.answer
+    assert reply.topic == Topic("x")  # the conversation is kept
+
+
+@pytest.mark.parametrize(("date_from", "date_to", "message"), [
+    ("1963-13", "", "impossible date '1963-13'"),
+    ("April 1963", "", "expected YYYY, YYYY-MM or YYYY-MM-DD"),
+    ("1964", "1963", "starts (1964) after it ends (1963)"),
+])
+def test_bad_dates_explain_themselves(chat, date_from, date_to, message):
+    reply = chat.reply("Romania", None, date_from, date_to)
+    assert reply.answer.startswith("**Could not search:**") and app.escape(message) in reply.answer
+    assert reply.results is None
+
+
+def test_bad_order_lists_valid_values(chat):
+    assert app.escape("valid values: date, relevance") in chat.reply("Romania", None, order="newest").answer
+
+
+def test_failure_inside_the_retriever_is_a_friendly_message(caplog):
+    class Broken:
+        def search(self, *args, **kwargs):
+            raise RuntimeError("faiss exploded")
+
+    reply = app.Chat(Broken()).reply("Romania", None)
+    assert "search failed unexpectedly" in reply.answer and "faiss" not in reply.answer
+    assert "faiss exploded" in caplog.text  # logged for the operator
+
+
+def test_date_controls_filter(chat):
+    reply = chat.reply("Chinese", None, "1963-11", "1963-12")
+    assert reply.results and all("1963-11" <= hit.doc.date[:7] <= "1963-12" for hit in reply.results)
+    assert "1963-11..1963-12 (chosen)" in reply.answer.splitlines()[0]
+
+
+def test_checked_range():
+    assert app.checked_range(" ", None) == (None, None)
+    assert app.checked_range("1963", "1963-04-05") == ("1963", "1963-04-05")
+    with pytest.raises(DateError):
+        app.checked_range("1963-02-30", "")
+
+
+def test_header_describes_the_collection(chat_corpus):
+    header = app.Collection.from_corpus(chat_corpus).header()
+    assert "21 document summaries" in header and "*Sino-Soviet Split, 1960-1984*" in header
+    assert "April 03, 1963 to March, 1964" in header
+
+
+# --- HTTP API through gradio_client, against the real Gradio server ----------------------------------
+
+@pytest.fixture(scope="module")
+def client(chat_server):
+    from gradio_client import Client
+
+    return Client(chat_server, verbose=False)
+
+
+@pytest.mark.slow
+def test_api_returns_hit_records(client):
+    hits = client.predict("Romanian Workers party", api_name="/search")
+    assert isinstance(hits, list) and hits
+    for record in hits:
+        assert {"title", "date", "date_text", "summary", "score", "citation", "rank", "matched"} <= record.keys()
+    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+@pytest.mark.slow
+def test_api_optional_inputs(client):
+    hits = client.predict("Chinese", 3, "1963-11", "1963-12", "date", "keyword", api_name="/search")
+    assert 0 < len(hits) <= 3
+    dates = [h["date"] for h in hits]
+    assert dates == sorted(dates, key=sort_key) and all(d.startswith("1963-1") for d in dates)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "message"), [
+    (("  ",), "question is empty"),
+    (("Romania", 10, "1963-13"), "impossible date"),
+])
+def test_api_errors_are_clear(client, args, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name="/search")
+
+
+@pytest.mark.slow
+def test_page_and_api_work_offline(chat_server):
+    """The page's HTML references nothing outside this server (no CDN, no web fonts)."""
+    page = urllib.request.urlopen(chat_server, timeout=10).read().decode()
+    assert "fonts.googleapis" not in page and "cdn.jsdelivr" not in page
+
+
+# --- python app.py, end to end (needs the rebuild script and the real retriever) ----------------------
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("embeddings.rebuild") is None
+                    or not hasattr(__import__("rag"), "Retriever"),
+                    reason="embeddings.rebuild / rag.Retriever not merged yet")
+def test_python_app_builds_index_then_serves(chat_corpus, tmp_path):
+    from conftest import free_port
+    from gradio_client import Client
+
+    port, index = free_port(), tmp_path / "index"
+    command = [sys.executable, "app.py", "--port", str(port), "--index", str(index), "--corpus", str(chat_corpus)]
+    env = {**os.environ, "PYTHONPATH": str(app.Path(app.__file__).parent)}
+    server = subprocess.Popen(command, cwd=app.Path(app.__file__).parent, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        assert server.poll() is None, server.stdout.read()
+        assert (index / "manifest.json").exists()
+        hits = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("Zhou Enlai test ban", api_name="/search")
+        assert any("Zhou Enlai" in h["title"] for h in hits)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,138 @@
+"""End to end in headless Chromium (Playwright): ask, read the numbered citations, see the timeline,
+follow up, and check that hostile text stays text. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from rag.dates import parse_printed, sort_key
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ENTRY = re.compile(r"^\[(\d+)\] (.+?) — ", re.MULTILINE)
+ANSWER_TIMEOUT_MS = 60_000
+
+
+def find_chromium() -> str | None:
+    for candidate in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(candidate)
+        if path:
+            return path
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = find_chromium()
+    if executable is None:
+        reason = "NO CHROMIUM FOUND: the browser tests did NOT run (install Debian's `chromium`)"
+        warnings.warn(reason, stacklevel=1)
+        print(f"\n{'!' * 80}\n{reason}\n{'!' * 80}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser, chat_server):
+    """A fresh page on the chat; records requests leaving this server and any dialog or page error."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.outside_requests, page.dialogs, page.errors = [], [], []
+    own_host = urlparse(chat_server).netloc
+
+    def on_request(request):
+        url = urlparse(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != own_host:
+            page.outside_requests.append(request.url)
+
+    page.on("request", on_request)
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(chat_server)
+    page.locator("#question textarea").wait_for()
+    yield page
+    context.close()
+
+
+def ask(page, question: str) -> str:
+    """Type a question, submit it, and return the text of the new answer."""
+    answers = page.locator("#chat .message-row.bot-row")
+    before = answers.count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat .message-row.bot-row').length > n", arg=before,
+        timeout=ANSWER_TIMEOUT_MS)
+    return answers.last.inner_text()
+
+
+def test_question_gives_numbered_citations_in_date_order_and_a_timeline(page):
+    answer = ask(page, "Romanian Workers party and the Chinese Communist Party")
+    assert answer.startswith("Searched “Romanian Workers party and the Chinese Communist Party”")
+    entries = ENTRY.findall(answer)
+    assert len(entries) >= 3, answer
+    assert [int(n) for n, _ in entries] == list(range(1, len(entries) + 1))
+    dates = [parse_printed(text) for _, text in entries]
+    assert dates == sorted(dates, key=sort_key)
+
+    # the timeline draws one point per cited document (Vega renders an SVG path per point)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#timeline svg g.mark-symbol path').length === n",
+        arg=len(entries), timeout=ANSWER_TIMEOUT_MS)
+    x_axis = page.locator("#timeline svg").first.text_content()
+    assert re.search(r"\b(19\d\d|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)", x_axis), x_axis  # dates
+
+    citations = page.locator("#citations textarea").input_value()
+    assert citations.splitlines()[0].startswith("[1] ")
+    assert len(citations.splitlines()) == len(entries)
+    assert page.locator("#download-csv").is_visible()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
+    assert page.outside_requests == [], "the page must work offline"
+    assert page.errors == []
+
+
+def test_followup_reuses_the_previous_topic(page):
+    ask(page, "Romanian Workers party in 1963")
+    answer = ask(page, "what about 1964?")
+    lines = answer.splitlines()
+    assert "Follow-up understood as: “Romanian Workers party in 1964”" in answer, lines[:3]
+    dates = [parse_printed(text) for _, text in ENTRY.findall(answer)]
+    assert dates and all(date.startswith("1964") for date in dates)
+
+
+def test_nothing_matched_is_said_plainly(page):
+    answer = ask(page, "xylophone quantum zeppelin")
+    assert "No document matched" in answer
+
+
+def test_hostile_document_and_question_stay_text(page):
+    hostile_question = "test ban <img src=x onerror=\"window.__pwned='question'\"> [x](javascript:alert(1))"
+    answer = ask(page, hostile_question)
+    assert "Hostile <script>window.__pwned = 'title'</script>" in answer  # the title, shown literally
+    assert "[click me](javascript:window.__pwned='link')" in answer
+    assert "$x^2$" in answer and "**not bold**" in answer
+    user_text = page.locator("#chat .message-row.user-row").last.inner_text()
+    assert "<img src=x onerror=" in user_text
+    injected = page.locator("#chat .message-row :is(script, img, iframe, a[href^='javascript'], b, .katex)")
+    assert injected.count() == 0
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__pwned") is None
+    assert page.dialogs == [] and page.errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-hostile.png"), full_page=True)
