@@ -352,24 +352,5 @@ def _current_staleness(index: Index, settings: Settings) -> list[str]:
 
 
 def staleness(index: Index, corpus: Corpus, model: str) -> list[str]:
-    """Why the index no longer matches the corpus or the model; empty when it does.
-
-    SEAM: the rebuild work provides `Index.staleness(corpus, model)`; when the index has it, it decides.
-    The comparison below (model name, each document's content hash) stands in until then.
-    """
-    own = getattr(index, "staleness", None)
-    if own is not None:
-        return list(own(corpus, model))
-    reasons = []
-    built_with = index.manifest.get("model")
-    if built_with != model:
-        reasons.append(f"built with model {built_with!r}, configured model is {model!r}")
-    indexed = index.manifest.get("content_hashes") or {}
-    current = {doc.id: doc.content_hash for doc in corpus.documents}
-    added = current.keys() - indexed.keys()
-    removed = indexed.keys() - current.keys()
-    changed = [i for i in current.keys() & indexed.keys() if current[i] != indexed[i]]
-    for count, what in ((len(added), "added to"), (len(removed), "removed from"), (len(changed), "changed in")):
-        if count:
-            reasons.append(f"{count} document{'s' if count != 1 else ''} {what} the corpus")
-    return reasons
+    """Why the index no longer matches the corpus or the model; empty when it does (`Index.staleness`)."""
+    return index.staleness(corpus, model)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import ROOT, write_index_folder
+from conftest import ROOT
 
 from rag.document import Document
 from rag.hit import Signal
@@ -175,41 +175,39 @@ def test_missing_index_names_the_rebuild_command(tmp_path):
         Retriever.load(tmp_path / "nowhere", corpus=ROOT / "corpus")
 
 
-def _stale_copy(bundled_index, path, **manifest_changes):
-    stale = Index(bundled_index.documents, bundled_index.vectors, {**bundled_index.manifest, **manifest_changes},
-                  faiss_index=bundled_index.faiss_index)
-    return write_index_folder(stale, path)
+def _stale_copy(built_index, path, edit):
+    """A copy of the rebuilt bundled index whose manifest `edit` has changed."""
+    shutil.copytree(built_index.resolve(), path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    edit(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
 
 
-def test_an_edited_corpus_makes_the_index_stale(bundled_index, tmp_path):
-    hashes = dict(bundled_index.manifest["content_hashes"])
-    hashes[ZHOU_TEST_BAN] = "0" * 64
-    del hashes["e36461ec9b942b55"]
-    folder = _stale_copy(bundled_index, tmp_path / "index", content_hashes=hashes)
-    with pytest.raises(StaleIndex, match=r"1 document added to.*1 document changed in.*python -m embeddings.rebuild"):
+def test_an_edited_corpus_makes_the_index_stale(built_index, tmp_path, seed_page):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = seed_page.read_text(encoding="utf-8").replace("nuclear blackmail", "atomic blackmail")
+    (corpus / seed_page.name).write_text(text, encoding="utf-8")
+    with pytest.raises(StaleIndex, match=r"python -m embeddings.rebuild") as info:
+        Retriever.load(built_index, corpus=corpus)
+    assert "changed" in str(info.value)
+    assert Retriever.load(built_index, corpus=corpus, check=False).search("test ban")
+
+
+def test_another_model_makes_the_index_stale(built_index, tmp_path):
+    folder = _stale_copy(built_index, tmp_path / "index", lambda m: m.update(model="some-other-model"))
+    with pytest.raises(StaleIndex, match="some-other-model"):
         Retriever.load(folder, corpus=ROOT / "corpus")
-    assert Retriever.load(folder, corpus=ROOT / "corpus", check=False).search("test ban")
 
 
-def test_another_model_makes_the_index_stale(bundled_index, tmp_path):
-    folder = _stale_copy(bundled_index, tmp_path / "index", model="some-other-model")
-    with pytest.raises(StaleIndex, match="built with model 'some-other-model'"):
-        Retriever.load(folder, corpus=ROOT / "corpus")
+def test_a_fresh_index_has_no_staleness(built_index, bundled_corpus, encoder):
+    index = Index.load(built_index)
+    assert staleness(index, bundled_corpus, encoder.name) == []
 
 
-def test_staleness_defers_to_the_index_when_it_knows(bundled_index, bundled_corpus):
-    class Knowing(Index):
-        def staleness(self, corpus, model):
-            return ["told by the index"]
-
-    knowing = Knowing(bundled_index.documents, bundled_index.vectors, {}, faiss_index=bundled_index.faiss_index)
-    assert staleness(knowing, bundled_corpus, "m") == ["told by the index"]
-    assert staleness(bundled_index, bundled_corpus, bundled_index.manifest["model"]) == []
-
-
-@pytest.mark.skipif(importlib.util.find_spec("embeddings.rebuild") is None, reason="rebuild script not merged yet")
-def test_load_can_rebuild_a_stale_index(bundled_index, tmp_path):
-    folder = _stale_copy(bundled_index, tmp_path / "index", model="some-other-model")
+def test_load_can_rebuild_a_stale_index(built_index, tmp_path):
+    folder = _stale_copy(built_index, tmp_path / "index", lambda m: m.update(model="some-other-model"))
     retriever = Retriever.load(folder, corpus=ROOT / "corpus", rebuild=True)
     assert json.loads((folder / "manifest.json").read_text())["model"] != "some-other-model"
     assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
