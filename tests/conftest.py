@@ -81,23 +81,6 @@ def retriever(bundled_index, encoder):
     return Retriever(bundled_index, encoder)
 
 
-def write_index_folder(index, path: Path) -> Path:
-    """Write an in-memory index in the documented on-disk layout, manifest as given (for stale-index tests)."""
-    import faiss
-    import numpy as np
-
-    from rag.index import DOCUMENTS, FAISS_INDEX, MANIFEST, VECTORS
-
-    path.mkdir(parents=True, exist_ok=True)
-    (path / MANIFEST).write_text(json.dumps(index.manifest), encoding="utf-8")
-    with (path / DOCUMENTS).open("w", encoding="utf-8") as fh:
-        for doc in index.documents:
-            fh.write(json.dumps(doc.to_record(with_source=True), ensure_ascii=False) + "\n")
-    np.save(path / VECTORS, index.vectors)
-    faiss.write_index(index.faiss_index, str(path / FAISS_INDEX))
-    return path
-
-
 @pytest.fixture(scope="session")
 def index_folder(built_index) -> Path:
     """The bundled index as the rebuild script writes it, as `Retriever.load` reads it."""
