@@ -40,8 +40,8 @@ def synthetic_index(size: int, words: list[str], dimension: int, model: str):
     """`size` documents with generated titles, summaries and dates, and random unit vectors."""
     import numpy as np
 
-    from rag.document import Document
-    from rag.index import Index
+    from rag.documents.document import Document
+    from rag.index.store import Index
 
     rng, pick = np.random.default_rng(7), random.Random(7)
     docs = []
@@ -62,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="passes over the questions (default 2)")
     args = parser.parse_args(argv)
 
-    from rag.corpus import load_corpus
-    from rag.encoder import Encoder
-    from rag.index import Index
-    from rag.question import understand
-    from rag.retriever import Retriever
+    from rag.documents.corpus import load_corpus
+    from rag.index.encoder import Encoder
+    from rag.index.store import Index
+    from rag.search.question import understand
+    from rag.search.retriever import Retriever
     from rag.settings import Settings
 
     with (ROOT / "eval" / "questions.jsonl").open(encoding="utf-8") as fh:

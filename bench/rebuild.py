@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from embeddings.rebuild import rebuild  # noqa: E402
-from embeddings.synthetic import synthetic_records, write_synthetic  # noqa: E402
-from rag.corpus import load_corpus  # noqa: E402
-from rag.encoder import Encoder  # noqa: E402
+from bench.synthetic import synthetic_records, write_synthetic  # noqa: E402
+from rag.documents.corpus import load_corpus  # noqa: E402
+from rag.index.build import rebuild  # noqa: E402
+from rag.index.encoder import Encoder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 SYNTHETIC = 5000

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.retriever import Retriever
+    from rag.search.retriever import Retriever
 
 HERE = Path(__file__).resolve().parent
 MODES = ("keyword", "semantic", "hybrid")
@@ -46,10 +46,10 @@ def evaluate(retriever: Retriever, questions: list[dict]) -> dict[str, dict[str,
 
 def build_retriever(corpus_dir: Path) -> Retriever:
     """A Retriever over the corpus embedded in memory by the configured model."""
-    from rag.corpus import load_corpus
-    from rag.encoder import Encoder
-    from rag.index import Index
-    from rag.retriever import Retriever
+    from rag.documents.corpus import load_corpus
+    from rag.index.encoder import Encoder
+    from rag.index.store import Index
+    from rag.search.retriever import Retriever
     from rag.settings import Settings
 
     settings = Settings.from_env()

@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.retriever import Mode, Retriever, SortOrder
+    from rag.search.retriever import Mode, Retriever, SortOrder
 
 __all__ = ["Mode", "Retriever", "SortOrder"]
 
 
 def __getattr__(name: str):
     if name in __all__:
-        from rag import retriever
+        from rag.search import retriever
 
         return getattr(retriever, name)
     raise AttributeError(f"module 'rag' has no attribute {name!r}")

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.hit import Results
-    from rag.retriever import Retriever
+    from rag.search.results import Results
+    from rag.search.retriever import Retriever
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,9 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from rag.index import IndexUnavailable
-    from rag.question import QueryError, parse_date_param
-    from rag.retriever import Mode, SortOrder, checked_k
+    from rag.index.store import IndexUnavailable
+    from rag.search.question import QueryError, parse_date_param
+    from rag.search.retriever import Mode, SortOrder, checked_k
 
     if (args.question is None) == (args.queries is None):
         return _fail("give a question or --queries FILE (not both)", 2)
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load(index: Path | None) -> Retriever:
-    from rag.retriever import Retriever
+    from rag.search.retriever import Retriever
 
     return Retriever.load(index)
 
@@ -85,7 +85,7 @@ def _read_queries(path: Path) -> list[str]:
 
 def _answer_all(retriever: Retriever, questions: list[str], options: dict) -> None:
     """One JSON object per question; a question that cannot be searched gets {"question", "error"}."""
-    from rag.question import QueryError
+    from rag.search.question import QueryError
 
     for question in questions:
         try:

@@ -35,7 +35,7 @@ def write_page(tmp_path):
 @pytest.fixture(scope="session")
 def encoder():
     """The real default model (bundled all-MiniLM-L6-v2), loaded once per test session."""
-    from rag.encoder import Encoder
+    from rag.index.encoder import Encoder
 
     return Encoder()
 
@@ -43,8 +43,8 @@ def encoder():
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory, encoder) -> Path:
     """The path of an index built once from the bundled corpus with the real model; read-only for tests
-    (copy it before changing anything). Load it with `rag.index.Index.load(built_index)`."""
-    from embeddings.rebuild import rebuild
+    (copy it before changing anything). Load it with `rag.index.store.Index.load(built_index)`."""
+    from rag.index.build import rebuild
     from rag.settings import Settings
 
     out = tmp_path_factory.mktemp("built") / "index"
@@ -56,7 +56,7 @@ def built_index(tmp_path_factory, encoder) -> Path:
 @pytest.fixture(scope="session")
 def bundled_corpus():
     """The 20 documents of the bundled page."""
-    from rag.corpus import load_corpus
+    from rag.documents.corpus import load_corpus
 
     return load_corpus(ROOT / "corpus")
 
@@ -64,7 +64,7 @@ def bundled_corpus():
 @pytest.fixture(scope="session")
 def bundled_index(bundled_corpus, encoder):
     """The bundled corpus embedded by the real model into an in-memory FAISS index."""
-    from rag.index import Index
+    from rag.index.store import Index
 
     docs = bundled_corpus.documents
     vectors = encoder.encode([doc.embedding_text for doc in docs])
@@ -76,7 +76,7 @@ def bundled_index(bundled_corpus, encoder):
 @pytest.fixture(scope="session")
 def retriever(bundled_index, encoder):
     """One Retriever over the bundled index, shared like the chat UI shares it."""
-    from rag.retriever import Retriever
+    from rag.search.retriever import Retriever
 
     return Retriever(bundled_index, encoder)
 

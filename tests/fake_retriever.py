@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rag.corpus import load_corpus
-from rag.dates import bounds, sort_key
-from rag.document import ARCHIVE_NAME, Document
-from rag.hit import Hit, Results, Signal
+from rag.documents.corpus import load_corpus
+from rag.documents.dates import bounds, sort_key
+from rag.documents.document import ARCHIVE_NAME, Document
+from rag.search.results import Hit, Results, Signal
 
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = {"the", "and", "what", "did", "say", "about", "with", "for", "how", "between", "their", "from", "was"}

@@ -13,13 +13,15 @@ import urllib.request
 import pytest
 
 import app
-from rag.dates import DateError, sort_key
-from rag.followup import Topic
+from rag.chat import session
+from rag.chat.followup import Topic
+from rag.chat.render import escape
+from rag.documents.dates import DateError, sort_key
 
 
 @pytest.fixture()
-def chat(chat_retriever) -> app.Chat:
-    return app.Chat(chat_retriever, collection_size=21)
+def chat(chat_retriever) -> session.Chat:
+    return session.Chat(chat_retriever, collection_size=21)
 
 
 def test_reply_answers_with_searched_line(chat):
@@ -52,12 +54,12 @@ def test_empty_question_asks_for_one(chat):
 ])
 def test_bad_dates_explain_themselves(chat, date_from, date_to, message):
     reply = chat.reply("Romania", None, date_from, date_to)
-    assert reply.answer.startswith("**Could not search:**") and app.escape(message) in reply.answer
+    assert reply.answer.startswith("**Could not search:**") and escape(message) in reply.answer
     assert reply.results is None
 
 
 def test_bad_order_lists_valid_values(chat):
-    assert app.escape("valid values: date, relevance") in chat.reply("Romania", None, order="newest").answer
+    assert escape("valid values: date, relevance") in chat.reply("Romania", None, order="newest").answer
 
 
 def test_failure_inside_the_retriever_is_a_friendly_message(caplog):
@@ -65,7 +67,7 @@ def test_failure_inside_the_retriever_is_a_friendly_message(caplog):
         def search(self, *args, **kwargs):
             raise RuntimeError("faiss exploded")
 
-    reply = app.Chat(Broken()).reply("Romania", None)
+    reply = session.Chat(Broken()).reply("Romania", None)
     assert "search failed unexpectedly" in reply.answer and "faiss" not in reply.answer
     assert "faiss exploded" in caplog.text  # logged for the operator
 
@@ -77,14 +79,14 @@ def test_date_controls_filter(chat):
 
 
 def test_checked_range():
-    assert app.checked_range(" ", None) == (None, None)
-    assert app.checked_range("1963", "1963-04-05") == ("1963", "1963-04-05")
+    assert session.checked_range(" ", None) == (None, None)
+    assert session.checked_range("1963", "1963-04-05") == ("1963", "1963-04-05")
     with pytest.raises(DateError):
-        app.checked_range("1963-02-30", "")
+        session.checked_range("1963-02-30", "")
 
 
 def test_header_describes_the_collection(chat_corpus):
-    header = app.Collection.from_corpus(chat_corpus).header()
+    header = session.Collection.from_corpus(chat_corpus).header()
     assert "21 document summaries" in header and "*Sino-Soviet Split, 1960-1984*" in header
     assert "April 03, 1963 to March, 1964" in header
 

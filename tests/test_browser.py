@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from rag.dates import parse_printed, sort_key
+from rag.documents.dates import parse_printed, sort_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -22,7 +22,7 @@ def test_the_set_is_big_enough_and_labelled_with_real_ids(bundled_corpus):
     ids = {doc.id for doc in bundled_corpus.documents}
     assert len(questions) >= 40
     assert all(item["relevant"] and set(item["relevant"]) <= ids for item in questions)
-    from rag.question import understand
+    from rag.search.question import understand
 
     dated = [q for q in questions if understand(q["question"]).phrase]
     assert len(dated) >= len(questions) / 5

@@ -1,0 +1,87 @@
+"""One family of errors: every failure a user can meet derives from `RagError`, carries the one line to show
+and the exit status the command-line tools return for it (listed by every `--help`).
+
+| error             | exit | meaning                                                                 |
+|-------------------|------|-------------------------------------------------------------------------|
+| QueryError        | 2    | a question or search option that cannot be searched (says what to change) |
+| DateError         | 2    | a date that cannot be read (says which forms are accepted)              |
+| CorpusError       | 3    | corpus files that cannot be read safely (every problem, with file:line) |
+| IndexUnavailable  | 4    | the index is missing or unreadable (names the rebuild command)          |
+| StaleIndex        | 4    | the index no longer matches its corpus or model (names the rebuild command) |
+| ModelError        | 5    | the embedding model cannot be loaded                                    |
+| RebuildError      | 6    | a rebuild cannot proceed; nothing was overwritten                       |
+
+`ValueError`/`RuntimeError` stay bases so callers that catch those keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: Exit statuses of the command-line tools, for their `--help` epilogue.
+EXIT_CODES = """exit status:
+  0  done (for --check: the index is up to date)
+  1  --check found the index stale
+  2  bad question, option or date (QueryError, DateError)
+  3  the corpus cannot be read (CorpusError: every problem with file:line)
+  4  the index is missing, unreadable or stale (IndexUnavailable, StaleIndex: names the rebuild command)
+  5  the embedding model cannot be loaded (ModelError)
+  6  the rebuild cannot proceed; nothing was overwritten (RebuildError)"""
+
+
+class RagError(Exception):
+    """Root of every error this package raises on purpose; `str()` is the one line a user sees."""
+
+    exit_code = 1
+
+    def line(self) -> str:
+        """The message as one line, for a terminal or an HTTP error body."""
+        return " ".join(str(self).split()) or type(self).__name__
+
+
+class QueryError(RagError, ValueError):
+    """A question or search parameter that cannot be searched; the message says what to change."""
+
+    exit_code = 2
+
+
+class DateError(RagError, ValueError):
+    """A date that cannot be read; the message says which forms are accepted."""
+
+    exit_code = 2
+
+
+class CorpusError(RagError, ValueError):
+    """Input that cannot be read safely; lists every problem found, each with file and line."""
+
+    exit_code = 3
+
+    def __init__(self, problems: Sequence[object]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def line(self) -> str:
+        more = len(self.problems) - 1
+        return f"corpus: {self.problems[0]}" + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+class IndexUnavailable(RagError, RuntimeError):
+    """The index is missing or unreadable; the message names the command that fixes it."""
+
+    exit_code = 4
+
+
+class StaleIndex(IndexUnavailable):
+    """The index no longer matches its corpus or model; the message names the rebuild command."""
+
+
+class ModelError(RagError, RuntimeError):
+    """The embedding model cannot be loaded; the message says which and why."""
+
+    exit_code = 5
+
+
+class RebuildError(RagError, RuntimeError):
+    """A rebuild that cannot proceed; the message is the one line the user sees. Nothing was overwritten."""
+
+    exit_code = 6

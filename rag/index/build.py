@@ -1,0 +1,229 @@
+"""Bring an index folder up to date with a corpus and a model: incremental, crash-safe, with progress.
+
+Only new or changed documents are embedded; removed ones leave the index; another model (name or weights)
+re-embeds everything. When nothing changed it says so without loading the model (no torch). The command line
+around it is `embeddings/rebuild.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag.documents.corpus import Corpus, load_corpus
+from rag.errors import RebuildError
+from rag.index.store import (
+    DEFAULT_INDEX_TYPE,
+    Index,
+    IndexUnavailable,
+    changes,
+    clean_leftovers,
+    model_staleness,
+    read_manifest,
+    removed_titles,
+    staleness,
+    writer_lock,
+)
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rag.index.encoder import Encoder
+
+#: Test-only hook: seconds to sleep once the new version is fully written but not yet swapped in, so a
+#: test can SIGKILL the process inside the write/swap window deterministically. Unset in normal use.
+PAUSE_BEFORE_SWAP_ENV = "RAG_REBUILD_PAUSE_BEFORE_SWAP"
+_LIBRARIES = ("faiss-cpu", "numpy", "sentence-transformers", "transformers", "torch")
+
+
+
+@dataclass
+class Report:
+    """What a rebuild did, for the one-line summary."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    total: int = 0
+    seconds: float = 0.0
+    full_reason: str | None = None  # why everything was re-embedded, when it was
+    retyped: str | None = None  # "Flat -> HNSW32" when only the FAISS index type changed
+    up_to_date: bool = False
+
+    def line(self, out: Path) -> str:
+        if self.up_to_date:
+            return f"index at {out} is up to date ({self.total} documents); nothing to do"
+        rate = self.total / self.seconds if self.seconds > 0 else float("inf")
+        prefix = f"full rebuild ({self.full_reason}): " if self.full_reason else ""
+        if self.retyped and not self.full_reason:
+            prefix = f"FAISS index type {self.retyped}: "
+        return (f"{prefix}added {self.added}, changed {self.changed}, removed {self.removed}, "
+                f"total {self.total} in {self.seconds:.1f} s ({rate:.0f} docs/s)")
+
+
+def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = None,
+            encoder: Encoder | None = None, progress: bool = True) -> Report:
+    """Bring the index at `settings.index_dir` up to date with the corpus and model.
+    `index_type` None keeps the existing index's FAISS type (Flat for a new index); `encoder` lets a
+    caller share an already loaded model."""
+    started = time.perf_counter()
+    corpus = load_corpus(settings.corpus_dir)
+    out = settings.index_dir
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(writer_lock(out))
+        except OSError as exc:
+            raise RebuildError(f"output folder {out} is not writable: {exc.strerror or exc}") from None
+        report = _rebuild_locked(corpus, settings, full, index_type, encoder, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: str | None,
+                    encoder: Encoder | None, progress: bool) -> Report:
+    out = settings.index_dir
+    clean_leftovers(out)
+    try:
+        manifest = read_manifest(out)
+    except IndexUnavailable as exc:
+        if not full:
+            raise RebuildError(f"{exc}; pass --full to rebuild it from scratch") from None
+        manifest = None
+    index_type = index_type or (manifest or {}).get("index_type") or DEFAULT_INDEX_TYPE
+    full_reason = _full_reason(manifest, settings.model, full)
+    diff = changes(manifest or {}, corpus.documents)
+    report = Report(added=len(diff.added), changed=len(diff.changed), removed=len(diff.removed),
+                    total=len(corpus), full_reason=full_reason)
+    if manifest is not None and index_type != manifest.get("index_type"):
+        report.retyped = f"{manifest.get('index_type')} -> {index_type}"
+    if full_reason is None and not diff and not report.retyped:
+        report.up_to_date = True
+        return report
+
+    old = None if full_reason else _load_old(out)
+    to_embed = corpus.documents if full_reason else diff.added + diff.changed
+    model_info = _model_info(settings.model, encoder, old, bool(to_embed))
+    if old is not None and to_embed and model_info["dimension"] != old.dimension:
+        report.full_reason = f"dimension changed from {old.dimension} to {model_info['dimension']}"
+        old, to_embed = None, corpus.documents
+    new_vectors = _embed(model_info.pop("encoder"), to_embed, progress)
+    vectors = _assemble(corpus, old, to_embed, new_vectors, model_info["dimension"])
+    manifest = {**_provenance(settings, corpus, model_info), "index_type": index_type}
+    try:
+        index = Index(corpus.documents, vectors, manifest)
+    except RuntimeError as exc:  # FAISS rejects the factory string or cannot train on this many vectors
+        raise RebuildError(f"FAISS index type {index_type!r} cannot be built: {str(exc).splitlines()[0]}") from None
+    try:
+        index.save(out, before_swap=_pause_before_swap)
+    except OSError as exc:
+        raise RebuildError(f"cannot write the index to {out}: {exc.strerror or exc}") from None
+    return report
+
+
+def _full_reason(manifest: dict | None, model: str, full: bool) -> str | None:
+    """Why everything must be embedded again, or None for an incremental rebuild."""
+    if full:
+        return "--full"
+    if manifest is None:
+        return "no index yet"
+    reasons = model_staleness(manifest, model)
+    return reasons[0] if reasons else None
+
+
+def _load_old(out: Path) -> Index:
+    try:
+        return Index.load(out)
+    except IndexUnavailable as exc:
+        raise RebuildError(str(exc)) from None
+
+
+def _model_info(model: str, encoder: Encoder | None, old: Index | None, needed: bool) -> dict:
+    """Model name, fingerprint, weight-file signature and dimension; loads the model only when
+    something must be embedded (a removal-only rebuild keeps the old index's model facts)."""
+    from rag.index.encoder import Encoder, ModelError, weights_signature
+
+    if not needed and old is not None:
+        keep = ("model", "model_fingerprint", "model_files", "dimension")
+        return {**{k: old.manifest.get(k) for k in keep}, "encoder": None}
+    encoder = encoder or Encoder(model)
+    try:
+        dimension = encoder.dimension
+    except ModelError as exc:
+        raise RebuildError(str(exc)) from None
+    return {"model": model, "model_fingerprint": encoder.fingerprint, "model_files": weights_signature(model),
+            "dimension": dimension, "encoder": encoder}
+
+
+def _embed(encoder: Encoder | None, documents: list, progress: bool) -> np.ndarray | None:
+    if not documents:
+        return None
+    return encoder.encode([d.embedding_text for d in documents], progress=progress)
+
+
+def _assemble(corpus: Corpus, old: Index | None, embedded: list, new_vectors: np.ndarray | None,
+              dimension: int) -> np.ndarray:
+    """Vectors in corpus order: fresh embeddings for `embedded`, the old index's rows for the rest."""
+    import numpy as np
+
+    vectors = np.empty((len(corpus), dimension), dtype=np.float32)
+    fresh = {d.id: i for i, d in enumerate(embedded)}
+    old_rows = {d.id: i for i, d in enumerate(old.documents)} if old is not None else {}
+    for row, doc in enumerate(corpus.documents):
+        vectors[row] = new_vectors[fresh[doc.id]] if doc.id in fresh else old.vectors[old_rows[doc.id]]
+    return vectors
+
+
+def _provenance(settings: Settings, corpus: Corpus, model_info: dict) -> dict:
+    """The manifest's descriptive fields (Index.save adds the structural ones)."""
+    versions = {"python": sys.version.split()[0]}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "model": model_info["model"],
+        "model_fingerprint": model_info["model_fingerprint"],
+        "model_files": model_info["model_files"],
+        "embedded_text": "title + '. ' + summary (title alone when there is no summary)",
+        "corpus": {"folder": str(Path(settings.corpus_dir).resolve()), "files": [Path(f).name for f in corpus.files]},
+        "versions": versions,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _pause_before_swap() -> None:
+    seconds = float(os.environ.get(PAUSE_BEFORE_SWAP_ENV) or 0)
+    if seconds > 0:
+        print(f"pausing {seconds} s before swapping the new index in ({PAUSE_BEFORE_SWAP_ENV})", file=sys.stderr,
+              flush=True)
+        time.sleep(seconds)
+
+
+# ------------------------------------------------------------------------------------------- check
+
+
+def check(settings: Settings, index_type: str | None = None) -> list[str]:
+    """Reasons the index is stale for the corpus and model (empty when fresh); reads only JSON unless it
+    is fresh, then loads it to prove its files are whole."""
+    corpus = load_corpus(settings.corpus_dir)
+    out = settings.index_dir
+    manifest = read_manifest(out)
+    if manifest is None:
+        return [f"no index at {out}"]
+    diff = changes(manifest, corpus.documents)
+    titles = removed_titles(out, diff.removed) if diff.removed else None
+    reasons = staleness(manifest, corpus.documents, settings.model, index_type=index_type, titles=titles)
+    if not reasons:
+        Index.load(out)
+    return reasons
+
+

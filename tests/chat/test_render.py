@@ -1,0 +1,173 @@
+"""Answer formatting on hand-made hits over real corpus documents: order, numbering, synthesis, escaping, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from rag.chat.render import (
+    Order,
+    citations_csv,
+    citations_text,
+    escape,
+    format_answer,
+    meter,
+    number_by_date,
+    sentences,
+    synthesis,
+)
+from rag.documents.corpus import load_corpus
+from rag.documents.dates import parse_printed, sort_key
+from rag.documents.document import Document
+from rag.search.results import Hit, Results, Signal
+from rag.settings import Settings
+
+HOSTILE_TEXT = ("<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3)) "
+                "![pixel](http://example.com/p.png) **bold** `code` $x^2$ https://example.com")
+
+
+@pytest.fixture(scope="module")
+def documents() -> dict[str, Document]:
+    """The bundled corpus keyed by ISO date (unique in it)."""
+    return {doc.date: doc for doc in load_corpus(Settings().corpus_dir).documents}
+
+
+def hit(doc: Document, score: float, rank: int, highlight: str | None = None) -> Hit:
+    return Hit(doc=doc, score=score, rank=rank, matched=(Signal.SEMANTIC, Signal.KEYWORD),
+               citation=f"{doc.title}, {doc.date_text}", highlight=highlight)
+
+
+@pytest.fixture()
+def results(documents) -> Results:
+    """Three hits in relevance order whose dates are out of order."""
+    late, early, middle = documents["1964-03"], documents["1963-04-03"], documents["1963-09-05"]
+    return Results(
+        hits=(hit(middle, 0.9, 1, sentences(middle.summary)[1]), hit(late, 0.6, 2), hit(early, 0.3, 3)),
+        question="test ban in 1963", query="test ban", date_from="1963", date_to="1964",
+        date_phrase=None, total=7,
+    )
+
+
+def entry_lines(answer: str) -> list[tuple[int, str]]:
+    """(number, printed date) of each cited entry in the order shown."""
+    return [(int(n), d) for n, d in re.findall(r"^\*\*\[(\d+)\]\*\* (.+?) — ", answer, flags=re.MULTILINE)]
+
+
+def test_citations_are_numbered_and_listed_by_date(results):
+    entries = entry_lines(format_answer(results, "test ban in 1963"))
+    assert [n for n, _ in entries] == [1, 2, 3]
+    dates = [parse_printed(d) for _, d in entries]
+    assert dates == sorted(dates, key=sort_key)
+    assert dates == ["1963-04-03", "1963-09-05", "1964-03"]
+
+
+def test_relevance_order_keeps_date_numbers(results):
+    entries = entry_lines(format_answer(results, "test ban", Order.RELEVANCE))
+    assert [n for n, _ in entries] == [2, 3, 1]  # best hit (Sept 1963) is [2], the least relevant [1]
+
+
+def test_first_line_says_topic_range_and_count(results):
+    first = format_answer(results, "test ban in 1963", collection_size=20).splitlines()[0]
+    assert first == "Searched “test ban” · 1963..1964 (chosen) · 7 of 20 documents matched, showing the best 3"
+
+
+def test_first_line_names_the_date_phrase(documents):
+    res = Results((hit(documents["1963-09-05"], 1.0, 1),), question="Zhou in 1963", query="Zhou",
+                  date_from="1963-01", date_to="1963-12", date_phrase="in 1963", total=1)
+    assert format_answer(res, "Zhou in 1963").splitlines()[0] == (
+        "Searched “Zhou” · 1963-01..1963-12 (from “in 1963”) · 1 document matched")
+
+
+def test_followup_shows_the_question_searched(results):
+    answer = format_answer(results, "what about 1963?")
+    assert "Follow-up understood as:* “test ban in 1963”" in answer.splitlines()[1]
+
+
+def test_synthesis_quotes_summaries_verbatim_in_date_order(results):
+    cited = number_by_date(results)
+    chosen = synthesis(cited)
+    assert [item.number for _, item in chosen] == [1, 2, 3]
+    for sentence, item in chosen:
+        assert sentence in " ".join(item.hit.doc.summary.split())
+    # the highlight wins over the first sentence
+    assert chosen[1][0] == results[0].highlight
+    synthesis_line = format_answer(results, "q").split("\n\n")[1]
+    assert re.fullmatch(r"(.+? \[\d\] ?){3}", synthesis_line)
+
+
+def test_synthesis_skips_documents_without_summary(documents):
+    no_summary = documents["1963-07-08"]
+    assert no_summary.summary is None
+    res = Results((hit(no_summary, 1.0, 1),), question="q", query="q", total=1)
+    assert synthesis(number_by_date(res)) == []
+    assert "no summary in the archive" in format_answer(res, "q")
+
+
+def test_matching_sentence_is_marked(results):
+    answer = format_answer(results, "q")
+    assert f"<mark>{escape(results[0].highlight)}</mark>" in answer
+
+
+def test_meter_is_relative_to_best_hit(results):
+    assert meter(results[0], 0.9) == "●●●●●"
+    assert meter(results[2], 0.9) == "●●○○○"
+
+
+def test_nothing_matched_says_so_and_suggests(results):
+    empty = Results((), question="xyzzy in 1990", query="xyzzy", date_from="1990", date_to="1990",
+                    date_phrase="in 1990", total=0)
+    answer = format_answer(empty, "xyzzy in 1990")
+    assert "No document matched" in answer
+    assert "widen or clear the date range" in answer
+    no_dates = Results((), question="xyzzy", query="xyzzy")
+    assert "widen" not in format_answer(no_dates, "xyzzy")
+
+
+def hostile_results(documents) -> Results:
+    base = documents["1963-09-05"]
+    doc = Document.create(date="1963-06-01", date_text=f"June 1963 {HOSTILE_TEXT}", title=f"T {HOSTILE_TEXT}",
+                          collection=base.collection, summary=f"First. {HOSTILE_TEXT}. Last.")
+    evil = Hit(doc=doc, score=1.0, rank=1, matched=(Signal.KEYWORD,), citation=HOSTILE_TEXT,
+               highlight=f"{HOSTILE_TEXT}.")
+    return Results((evil,), question=HOSTILE_TEXT, query=HOSTILE_TEXT, total=1, notes=(HOSTILE_TEXT,))
+
+
+def test_hostile_text_renders_as_text(documents):
+    answer = format_answer(hostile_results(documents), "what about " + HOSTILE_TEXT)
+    rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(answer)  # browser test: real renderer
+    tags = set(re.findall(r"<([a-z]+)", rendered))
+    assert tags <= {"p", "strong", "em", "mark", "small", "br"}, tags
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
+    assert "[click](javascript:alert(3))" in rendered
+    assert "**bold**" in rendered and "`code`" in rendered and "$x^2$" in rendered
+
+
+def test_escape_is_one_line_and_keeps_entities_whole():
+    assert escape("it's\n#1 & <b>") == "it's \\#1 &amp; &lt;b&gt;"
+
+
+def test_exports_number_by_date(results):
+    lines = citations_text(results).splitlines()
+    assert [line[:3] for line in lines] == ["[1]", "[2]", "[3]"]
+    assert lines[0].endswith(results[2].citation)  # the earliest document
+    rows = list(csv.DictReader(io.StringIO(citations_csv(results))))
+    assert [r["number"] for r in rows] == ["1", "2", "3"]
+    assert [r["date"] for r in rows] == ["1963-04-03", "1963-09-05", "1964-03"]
+    assert rows[1]["matched"] == "semantic+keyword"
+
+
+def test_csv_neutralises_formulas(documents):
+    doc = Document.create(date="1963", date_text="1963", title="=HYPERLINK(\"http://x\")", collection="c", summary="s")
+    res = Results((Hit(doc, 1.0, 1, (Signal.KEYWORD,), citation="@cmd"),), question="q", query="q", total=1)
+    row = next(csv.DictReader(io.StringIO(citations_csv(res))))
+    assert row["title"].startswith("'=") and row["citation"] == "'@cmd"
+
+
+def test_order_errors_list_valid_values():
+    assert Order.parse(" Relevance ") is Order.RELEVANCE
+    with pytest.raises(ValueError, match="valid values: date, relevance"):
+        Order.parse("newest")

@@ -1,0 +1,268 @@
+"""End to end through `python -m embeddings.rebuild` on a copy of the corpus, with the real model:
+scratch, no-op without torch, one edit, one deletion, model switch, --check, SIGKILL mid-run, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from bench.synthetic import write_synthetic
+from rag.documents.corpus import load_corpus
+from rag.index.build import PAUSE_BEFORE_SWAP_ENV
+from rag.index.encoder import resolve_model
+from rag.index.store import MANIFEST, VECTORS, Index
+
+PAGE = "000_e07505288b6fd7bd.txt"
+ANDROPOV = "Soviet politburo member Yuri Andropov"
+
+
+def run(work: Path, *args: str, python_args: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(_command(work, *args, python_args=python_args), capture_output=True, text=True,
+                          env=_env(**env), timeout=600)
+
+
+def _command(work: Path, *args: str, python_args: tuple[str, ...] = ()) -> list[str]:
+    return [sys.executable, *python_args, "-m", "embeddings.rebuild", "--corpus", str(work / "corpus"),
+            "--out", str(work / "index"), *args]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+def _edit(work: Path, old: str, new: str) -> None:
+    page = work / "corpus" / PAGE
+    text = page.read_text(encoding="utf-8")
+    assert old in text
+    page.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A corpus copy and an index built from scratch through the CLI, once per module."""
+    work = tmp_path_factory.mktemp("scratch")
+    shutil.copytree(ROOT / "corpus", work / "corpus")
+    return work, run(work)
+
+
+@pytest.fixture
+def work(scratch, tmp_path) -> Path:
+    """A private copy of the scratch-built corpus and index (the index symlink is copied as a link)."""
+    shutil.copytree(scratch[0], tmp_path / "work", symlinks=True)
+    return tmp_path / "work"
+
+
+@pytest.mark.slow
+def test_scratch_build_writes_a_consistent_index_and_a_summary(scratch):
+    work, result = scratch
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("full rebuild (no index yet): added 20, changed 0, removed 0, total 20 in ")
+    assert "embedding: 100%" in result.stderr and "20/20" in result.stderr
+    index = Index.load(work / "index")
+    manifest = json.loads((work / "index" / MANIFEST).read_text())
+    assert len(index) == manifest["count"] == 20 and manifest["dimension"] == 384
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2" and manifest["index_type"] == "Flat"
+    assert manifest["metric"] == "inner_product" and manifest["normalized"] == "L2"
+    assert manifest["corpus"]["folder"] == str((work / "corpus").resolve())
+    assert {"faiss-cpu", "numpy", "sentence-transformers", "torch"} <= set(manifest["versions"])
+    assert [d.id for d in index.documents] == [d.id for d in load_corpus(work / "corpus").documents]
+
+
+@pytest.mark.slow
+def test_noop_rebuild_says_so_without_importing_torch(work):
+    before = (work / "index" / MANIFEST).read_text()
+    result = run(work, python_args=("-X", "importtime"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"index at {work / 'index'} is up to date (20 documents); nothing to do"
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    assert "rag" in imported and not imported & {"torch", "sentence_transformers", "transformers", "faiss", "numpy"}
+    assert (work / "index" / MANIFEST).read_text() == before
+
+
+@pytest.mark.slow
+def test_one_changed_summary_reembeds_exactly_that_document(work, encoder):
+    old = Index.load(work / "index")
+    _edit(work, ANDROPOV, "Soviet Politburo member Yuri V. Andropov")
+    result = run(work, "--quiet")
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+    new = Index.load(work / "index")
+    changed = [i for i in range(len(new)) if not np.array_equal(new.vectors[i], old.vectors[i])]
+    assert len(changed) == 1 and "Yuri V. Andropov" in new.documents[changed[0]].summary
+    expected = encoder.encode([new.documents[changed[0]].embedding_text])[0]
+    np.testing.assert_allclose(new.vectors[changed[0]], expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_deleted_entry_leaves_the_index_without_loading_the_model(work):
+    old = Index.load(work / "index")
+    page = work / "corpus" / PAGE
+    text = page.read_text(encoding="utf-8")
+    start, end = text.index("  • April 04, 1963"), text.index("  • April 27, 1963")
+    page.write_text(text[:start] + text[end:], encoding="utf-8")
+    gone = next(d for d in old.documents if d.date == "1963-04-04")
+
+    result = run(work, python_args=("-X", "importtime"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("added 0, changed 0, removed 1, total 19 in ")
+    assert "torch" not in {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
+    new = Index.load(work / "index")
+    assert gone.id not in {d.id for d in new.documents} and len(new) == 19
+    assert all(new.documents[row].id != gone.id for row, _ in new.similar(old.vectors[1], 5))
+
+
+@pytest.mark.slow
+def test_switching_model_rebuilds_everything(work, tmp_path):
+    other = tmp_path / "copy-of-minilm"
+    shutil.copytree(resolve_model("all-MiniLM-L6-v2"), other)
+    check = run(work, "--check", "--model", str(other))
+    assert check.returncode == 1 and f"now '{other}'" in check.stdout
+
+    result = run(work, "--quiet", RAG_MODEL=str(other))  # the environment variable chooses the model too
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((work / "index" / MANIFEST).read_text())
+    assert manifest["model"] == str(other)
+    assert run(work, "--model", str(other)).stdout.strip().endswith("nothing to do")
+    assert run(work).stdout.startswith("full rebuild (model changed: index built with ")
+
+
+@pytest.mark.slow
+def test_check_names_what_is_stale_and_passes_when_fresh(work):
+    assert run(work, "--check").returncode == 0
+    _edit(work, ANDROPOV, "Andropov, a Soviet Politburo member,")
+    result = run(work, "--check")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1] == ("  - 1 document changed in the corpus: April 03, 1963 'Memorandum of "
+                                             "Conversation between Yuri Andropov and the Central Co...'")
+    assert run(work, "--check", "--out", str(work / "none")).stdout.strip().endswith(f"no index at {work / 'none'}")
+
+
+@pytest.mark.slow
+def test_hnsw_index_type_is_recorded_without_reembedding(work):
+    result = run(work, "--index-type", "HNSW32")
+    assert result.returncode == 0 and result.stdout.startswith("FAISS index type Flat -> HNSW32: added 0")
+    assert Index.load(work / "index").manifest["index_type"] == "HNSW32"
+    assert run(work).stdout.strip().endswith("nothing to do")  # the type is kept, not reset to Flat
+
+
+def _start(work: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(_command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(**env))
+
+
+def _kill_when(process: subprocess.Popen, marker: bytes, timeout: float = 300) -> bytes:
+    """SIGKILL the process as soon as the regular expression `marker` matches its stderr."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while not re.search(marker, seen):
+        chunk = os.read(process.stderr.fileno(), 4096)
+        assert chunk and time.monotonic() < deadline, f"process ended before {marker!r}: {seen[-500:]!r}"
+        seen += chunk
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return seen
+
+
+def _assert_untouched(work: Path, old: Index) -> None:
+    index = Index.load(work / "index")
+    assert [d.id for d in index.documents] == [d.id for d in old.documents]
+    assert [d.content_hash for d in index.documents] == [d.content_hash for d in old.documents]
+    assert index.manifest["count"] == len(index) == len(index.vectors) == index.faiss_index.ntotal
+    np.testing.assert_array_equal(index.vectors, old.vectors)
+
+
+@pytest.mark.slow
+def test_sigkill_while_embedding_leaves_the_old_index(work):
+    old = Index.load(work / "index")
+    write_synthetic(work / "corpus" / "synthetic.jsonl", 400)
+    process = _start(work)
+    _kill_when(process, rb"[1-9]\d*/400 \[")  # some documents embedded, most not yet
+    assert process.returncode == -signal.SIGKILL
+    _assert_untouched(work, old)
+    (work / "corpus" / "synthetic.jsonl").unlink()
+    result = run(work)  # no stale lock blocks the next run
+    assert result.returncode == 0 and result.stdout.strip().endswith("nothing to do")
+
+
+@pytest.mark.slow
+def test_sigkill_while_writing_leaves_the_old_index_and_the_next_run_recovers(work):
+    old = Index.load(work / "index")
+    _edit(work, ANDROPOV, "Soviet Politburo member Yuri V. Andropov")
+    process = _start(work, **{PAUSE_BEFORE_SWAP_ENV: "60"})
+    _kill_when(process, b"pausing")
+    leftovers = [p.name for p in work.iterdir() if ".tmp-" in p.name]
+    assert len(leftovers) == 1 and (work / leftovers[0] / VECTORS).is_file()  # killed with the new one written
+    _assert_untouched(work, old)
+
+    result = run(work)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("added 0, changed 1, removed 0, total 20 in ")
+    assert "Yuri V. Andropov" in Index.load(work / "index").documents[0].summary
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith("index")) == [
+        "index", "index.lock", (work / "index").resolve().name]
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    empty = run(tmp_path)
+    assert (empty.returncode, empty.stderr) == (2, f"error: corpus: {tmp_path / 'corpus'}: corpus folder holds "
+                                                   "no .txt or .jsonl files\n")
+    missing = run(tmp_path, "--corpus", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "corpus folder does not exist" in missing.stderr
+    assert len(missing.stderr.splitlines()) == 1
+
+    shutil.copy(ROOT / "corpus" / PAGE, tmp_path / "corpus")
+    (tmp_path / "file").write_text("x")
+    unwritable = run(tmp_path, "--out", str(tmp_path / "file" / "index"))
+    assert unwritable.returncode == 2 and unwritable.stderr.startswith(f"error: output folder {tmp_path}/file/index "
+                                                                       "is not writable")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_text("x")
+    foreign = run(tmp_path, "--out", str(tmp_path / "photos"))
+    assert foreign.returncode == 2 and "is not an index folder; not overwriting it" in foreign.stderr
+    assert (tmp_path / "photos" / "a.jpg").exists()
+
+
+@pytest.mark.slow
+def test_unloadable_model_exits_2_with_one_line(tmp_path):
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    result = run(tmp_path, "--model", str(tmp_path / "no-model-here"))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"error: cannot load embedding model '{tmp_path / 'no-model-here'}': not "
+                                          "a local model folder, and not in the Hugging Face cache (downloads are "
+                                          "off; set HF_HUB_OFFLINE=0 to allow them)"]
+    assert not (tmp_path / "index").exists()
+
+
+@pytest.mark.slow
+def test_corrupt_index_is_not_overwritten_unless_full(work):
+    vectors = work / "index" / VECTORS
+    vectors.write_bytes(vectors.read_bytes()[:200])
+    _edit(work, ANDROPOV, "Soviet Politburo member Yuri V. Andropov")
+    damaged = vectors.read_bytes()
+    result = run(work)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert "is unreadable" in result.stderr and "--full" in result.stderr
+    assert vectors.read_bytes() == damaged
+    assert run(work, "--check").returncode == 1
+
+    (work / "index" / MANIFEST).write_text("{broken")
+    assert run(work, "--check").returncode == 2
+    assert run(work, "--full", "--quiet").returncode == 0
+    assert len(Index.load(work / "index")) == 20
+
+
+@pytest.mark.slow
+def test_bad_index_type_exits_2(work):
+    result = run(work, "--index-type", "NoSuchThing99")
+    assert result.returncode == 2 and "FAISS index type 'NoSuchThing99' cannot be built" in result.stderr
+    assert Index.load(work / "index").manifest["index_type"] == "Flat"

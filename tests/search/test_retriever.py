@@ -1,0 +1,213 @@
+"""Search on the real model and real FAISS over the bundled corpus."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from conftest import ROOT
+
+from rag.documents.document import Document
+from rag.index.store import Index, IndexUnavailable
+from rag.search.question import QueryError
+from rag.search.results import Signal
+from rag.search.retriever import Mode, Retriever, SortOrder, StaleIndex, staleness
+
+pytestmark = pytest.mark.slow
+
+ZHOU_TEST_BAN = "de0495086098ec7e"  # September 05, 1963
+
+
+def test_zhou_enlai_on_the_test_ban_finds_the_september_1963_discussion(retriever):
+    results = retriever.search("What did Zhou Enlai say about the test ban?")
+    top = results[0]
+    assert top.doc.id == ZHOU_TEST_BAN and top.rank == 1
+    assert set(top.matched) == {Signal.SEMANTIC, Signal.KEYWORD}
+    assert top.semantic_score > 0.3 and top.keyword_score > 0
+    assert top.citation.startswith('"Zhou Enlai’s Discussion') and "September 05, 1963" in top.citation
+    assert "Test Ban" in top.highlight
+    assert [h.rank for h in results] == list(range(1, len(results) + 1))
+    assert all(a.score >= b.score for a, b in zip(results, results[1:], strict=False))
+    assert 0 < results[-1].score <= top.score <= 1.0
+
+
+def test_date_filter_applies_before_truncation(retriever):
+    # Four documents are dated before June 1963; however far they rank overall, all four come back.
+    results = retriever.search("Sino-Soviet split", k=10, date_to="1963-05")
+    assert len(results) == results.total == 4
+    assert all(h.doc.date <= "1963-05-31" for h in results)
+    unfiltered = [h.doc.id for h in retriever.search("Sino-Soviet split", k=4)]
+    assert {h.doc.id for h in results} != set(unfiltered)
+
+
+def test_end_dates_are_inclusive_to_the_end_of_their_period(retriever):
+    assert {h.doc.date for h in retriever.search("Sino-Soviet split", date_to="1963-04")} == {
+        "1963-04-03", "1963-04-04", "1963-04-27"}
+    assert {h.doc.date for h in retriever.search("Sino-Soviet split", date_to="1963-04-03")} == {"1963-04-03"}
+    assert {h.doc.date for h in retriever.search("Sino-Soviet split", date_from=dt.date(1964, 2, 1))} == {
+        "1964-02-19", "1964-03"}
+
+
+def test_a_month_only_document_matches_a_range_overlapping_its_month(retriever):
+    results = retriever.search("Romanian and Chinese officials", date_from="1964-03-10", date_to="1964-03-20")
+    assert [h.doc.date for h in results] == ["1964-03"]
+
+
+def test_dates_in_the_question_filter_and_are_reported(retriever):
+    results = retriever.search("What passed between Romania and China in early 1964?")
+    assert results.date_range_text == "1964-01..1964-04" and results.date_phrase == "in early 1964"
+    assert results.query == "What passed between Romania and China?"
+    assert results and all("1964-01" <= h.doc.date <= "1964-04-30" for h in results)
+
+
+def test_explicit_dates_override_the_question(retriever):
+    results = retriever.search("Soviet propaganda in 1964", date_from="1963-11", date_to="1963-12")
+    assert (results.date_from, results.date_to, results.date_phrase) == ("1963-11", "1963-12", None)
+    assert any("replace" in note for note in results.notes)
+    assert results and all(h.doc.date.startswith(("1963-11", "1963-12")) for h in results)
+
+
+def test_sort_by_date_orders_the_same_hits_chronologically(retriever):
+    by_relevance = retriever.search("Sino-Soviet split", k=6)
+    by_date = retriever.search("Sino-Soviet split", k=6, sort="date")
+    assert {h.doc.id for h in by_date} == {h.doc.id for h in by_relevance}
+    assert [h.doc.date for h in by_date] == sorted(h.doc.date for h in by_date)
+    assert sorted(h.rank for h in by_date) == list(range(1, 7))
+
+
+def test_modes_use_their_signals(retriever):
+    question = "Soviet propaganda against China"
+    keyword = retriever.search(question, mode="keyword")
+    semantic = retriever.search(question, mode=Mode.SEMANTIC)
+    hybrid = retriever.search(question, mode="HYBRID")
+    assert keyword and all(h.matched == (Signal.KEYWORD,) and h.semantic_score is None for h in keyword)
+    assert semantic and all(h.matched == (Signal.SEMANTIC,) and h.keyword_score is None for h in semantic)
+    assert any(len(h.matched) == 2 for h in hybrid)
+
+
+def test_a_named_collection_finds_its_documents(bundled_index, encoder):
+    extra = [Document.create(date="1962-10-27", date_text="October 27, 1962", collection="Cuban Missile Crisis",
+                             title=f"Cable number {n}", summary="A diplomat reports on the situation.")
+             for n in range(3)]
+    docs = [*bundled_index.documents, *extra]
+    import numpy as np
+
+    vectors = np.vstack([bundled_index.vectors, encoder.encode([d.embedding_text for d in extra])])
+    results = Retriever(Index(docs, vectors, {"model": encoder.name}), encoder).search(
+        "documents in the Cuban missile crisis collection", k=3)
+    assert {h.doc.collection for h in results.hits} == {"Cuban Missile Crisis"}
+    assert any("names Cuban Missile Crisis" in note for note in results.notes)
+
+
+def test_a_question_about_nothing_in_the_archive_says_so(retriever):
+    results = retriever.search("weather in Paris tomorrow")
+    assert len(results) == results.total == 0
+    assert any("nothing" in note for note in results.notes)
+
+
+def test_a_question_that_is_only_a_date_lists_that_period(retriever):
+    results = retriever.search("November 1963")
+    assert [h.doc.date for h in results] == ["1963-11-12", "1963-11-22", "1963-11-27", "1963-11-29"]
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!?!", "..."])
+def test_empty_questions_get_a_specific_error(retriever, question):
+    with pytest.raises(QueryError, match="type a question"):
+        retriever.search(question)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"k": 0}, "k must be at least 1"), ({"k": -3}, "k must be at least 1"), ({"k": "5"}, "whole number"),
+    ({"k": True}, "whole number"), ({"date_from": "1964", "date_to": "1963"}, "after date_to"),
+    ({"date_from": "last spring"}, "date_from: unreadable date"), ({"mode": "fuzzy"}, "hybrid, semantic, keyword"),
+    ({"sort": "newest"}, "relevance, date"),
+])
+def test_bad_options_get_specific_errors(retriever, options, message):
+    with pytest.raises(QueryError, match=message):
+        retriever.search("Soviet propaganda", **options)
+
+
+def test_enormous_k_is_capped_and_long_questions_shortened(retriever):
+    assert len(retriever.search("Sino-Soviet split", k=10**9)) == 20
+    results = retriever.search("Soviet propaganda against China " * 5000)
+    assert results and any("shortened" in note for note in results.notes)
+
+
+def test_non_latin_questions_give_a_result_not_a_traceback(retriever):
+    results = retriever.search("中苏分裂")
+    assert all(h.matched == (Signal.SEMANTIC,) for h in results)
+
+
+def test_enums_list_valid_values():
+    assert SortOrder("Date") is SortOrder.DATE
+    with pytest.raises(ValueError, match="mode must be one of hybrid, semantic, keyword; got 'x'"):
+        Mode("x")
+
+
+def test_one_retriever_serves_many_threads(retriever):
+    questions = ["Zhou Enlai and the test ban", "Soviet propaganda in late 1963", "Romania mediating",
+                 "North Korea's position", "Xinjiang", "Albania and Yugoslavia"] * 4
+    expected = [[(h.doc.id, h.score) for h in retriever.search(q)] for q in questions]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda q: [(h.doc.id, h.score) for h in retriever.search(q)], questions))
+    assert got == expected
+
+
+# ----------------------------------------------------------------------------------- loading and staleness
+
+
+def test_load_reads_the_documented_folder_layout(index_folder):
+    retriever = Retriever.load(index_folder, corpus=ROOT / "corpus")
+    assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
+
+
+def test_import_from_package():
+    from rag import Retriever as Exported
+
+    assert Exported is Retriever
+
+
+def test_missing_index_names_the_rebuild_command(tmp_path):
+    with pytest.raises(IndexUnavailable, match="python -m embeddings.rebuild"):
+        Retriever.load(tmp_path / "nowhere", corpus=ROOT / "corpus")
+
+
+def _stale_copy(built_index, path, edit):
+    """A copy of the rebuilt bundled index whose manifest `edit` has changed."""
+    shutil.copytree(built_index.resolve(), path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    edit(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+def test_an_edited_corpus_makes_the_index_stale(built_index, tmp_path, seed_page):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = seed_page.read_text(encoding="utf-8").replace("nuclear blackmail", "atomic blackmail")
+    (corpus / seed_page.name).write_text(text, encoding="utf-8")
+    with pytest.raises(StaleIndex, match=r"python -m embeddings.rebuild") as info:
+        Retriever.load(built_index, corpus=corpus)
+    assert "changed" in str(info.value)
+    assert Retriever.load(built_index, corpus=corpus, check=False).search("test ban")
+
+
+def test_another_model_makes_the_index_stale(built_index, tmp_path):
+    folder = _stale_copy(built_index, tmp_path / "index", lambda m: m.update(model="some-other-model"))
+    with pytest.raises(StaleIndex, match="some-other-model"):
+        Retriever.load(folder, corpus=ROOT / "corpus")
+
+
+def test_a_fresh_index_has_no_staleness(built_index, bundled_corpus, encoder):
+    index = Index.load(built_index)
+    assert staleness(index, bundled_corpus, encoder.name) == []
+
+
+def test_load_can_rebuild_a_stale_index(built_index, tmp_path):
+    folder = _stale_copy(built_index, tmp_path / "index", lambda m: m.update(model="some-other-model"))
+    retriever = Retriever.load(folder, corpus=ROOT / "corpus", rebuild=True)
+    assert json.loads((folder / "manifest.json").read_text())["model"] != "some-other-model"
+    assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
