@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,7 @@ from rag.chat.render import (
 from rag.chat.session import CONCURRENCY, DEFAULT_K, EXAMPLES, MAX_K, MODES, Chat, Collection, Searcher  # noqa: E402
 from rag.chat.timeline import timeline_frame, x_limits  # noqa: E402
 from rag.documents.corpus import CorpusError  # noqa: E402
+from rag.errors import RagError  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
@@ -121,31 +122,13 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs) -> None:
                 footer_links=["api"], **kwargs)
 
 
-def rebuild_index(settings: Settings) -> None:
-    """Run the rebuild script (incremental when an index exists); its progress shows in this terminal.
-    Raises CalledProcessError when it fails."""
-    command = [sys.executable, "-m", "embeddings.rebuild", "--corpus", str(settings.corpus_dir),
-               "--out", str(settings.index_dir), "--model", settings.model]
-    subprocess.run(command, check=True)
-
-
-def load_retriever(settings: Settings) -> Searcher:
-    """The retriever over settings.index_dir, building the index first when it is missing or stale."""
+def load_retriever(settings: Settings, corpus: Path | None = None) -> Searcher:
+    """The retriever over settings.index_dir, rebuilt in this process first when it is missing or stale
+    (said in the terminal). `corpus` is the --corpus flag: None means the corpus the index was built from,
+    as its manifest records, so an index is never rebuilt from a corpus it was not built from."""
     from rag import Retriever
-    from rag.index.store import MANIFEST, IndexUnavailable
 
-    if not (settings.index_dir / MANIFEST).exists():
-        print(f"No index in {settings.index_dir}; building it from {settings.corpus_dir} ...", flush=True)
-        rebuild_index(settings)
-    def load() -> Searcher:
-        return Retriever.load(settings.index_dir, corpus=settings.corpus_dir, model=settings.model)
-
-    try:
-        return load()
-    except IndexUnavailable as exc:  # stale (corpus or model changed) or unreadable: rebuild once
-        print(f"Index not usable ({exc}); rebuilding ...", flush=True)
-        rebuild_index(settings)
-        return load()
+    return Retriever.load(settings.index_dir, corpus=corpus, model=settings.model, rebuild=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -164,13 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
     try:
-        demo = build_app(load_retriever(settings), settings)
-    except subprocess.CalledProcessError as exc:
-        print(f"error: building the index failed (exit code {exc.returncode}); see the messages above",
-              file=sys.stderr)
-        return 1
+        retriever = load_retriever(settings, corpus=args.corpus)
+        if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it
+            settings = replace(settings, corpus_dir=retriever.corpus_dir)
+        demo = build_app(retriever, settings)
     except CorpusError as exc:
         print(f"error: the corpus cannot be read:\n{exc}", file=sys.stderr)
+        return 1
+    except RagError as exc:
+        print(f"error: {exc.line()}", file=sys.stderr)
         return 1
     print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
     launch(demo, settings)

@@ -8,18 +8,18 @@ with rank; it orders hits within one search and means nothing across searches.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
-import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import bounds, sort_key
-from rag.errors import StaleIndex
-from rag.index.store import Index, IndexUnavailable
+from rag.errors import IndexUnavailable, StaleIndex
+from rag.index.store import Index
 from rag.search.citation import cite
 from rag.search.highlight import best_sentence, sentences
 from rag.search.keyword import KeywordIndex, keyword_text
@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from rag.documents.corpus import Corpus
     from rag.index.encoder import Encoder
+    from rag.index.manifest import Manifest
+
+log = logging.getLogger(__name__)
 
 #: Weighted reciprocal rank fusion: score = sum over signals of weight / (RRF_K + rank). A small constant (not
 #: the usual 60) lets each list's first places count, and keyword evidence counts 0.7 of semantic evidence,
@@ -99,6 +101,9 @@ class _Ranking:
 class Retriever:
     """Searches one index; immutable after construction, so one instance serves many threads."""
 
+    notes: tuple[str, ...] = ()  # said in every Results.notes, e.g. that the index's staleness was not checked
+    corpus_dir: Path | None = None  # the corpus folder `load` checked the index against
+
     def __init__(self, index: Index, encoder: Encoder | None = None, *, rrf_k: int = RRF_K,
                  min_similarity: float = MIN_SIMILARITY):
         import numpy as np
@@ -126,35 +131,45 @@ class Retriever:
              check: bool = True, rebuild: bool = False) -> Retriever:
         """Open an index folder (default: the configured `embeddings/index/`) and load the model.
 
-        With `check`, an index that no longer matches the corpus (default: the configured one) or the
-        model raises `StaleIndex` naming the rebuild command; with `rebuild`, a missing or stale index is
-        rebuilt first.
+        With `check`, an index that no longer matches its corpus or the model raises `StaleIndex` naming
+        the rebuild command. The corpus is the folder the index was built from (recorded in its manifest);
+        `corpus` overrides it; a recorded folder that no longer exists is not checked (said in every
+        `Results.notes` and logged). With `rebuild`, a missing or stale index is first rebuilt, in this
+        process, from that same corpus.
         """
         from rag.index.encoder import Encoder
+        from rag.index.manifest import read_manifest
 
-        settings = Settings.from_env(index_dir=path, corpus_dir=corpus, model=model)
-        command = rebuild_command(settings)
+        settings = Settings.from_env(index_dir=path, model=model)
+        corpus_dir, notes = corpus_of(settings, read_manifest(settings.index_dir), corpus)
+        settings = replace(settings, corpus_dir=corpus_dir or settings.corpus_dir)
         try:
             index = Index.load(settings.index_dir)
         except IndexUnavailable:
-            if not rebuild:
+            if not rebuild or corpus_dir is None:
                 raise
-            _run_rebuild(command)
+            log.warning("no usable index at %s; building it from %s", settings.index_dir, corpus_dir)
+            rebuild_index(settings)
             index = Index.load(settings.index_dir)
         if check:
-            reasons = _current_staleness(index, settings)
-            if reasons and rebuild:
-                _run_rebuild(command)
+            reasons = current_staleness(index, corpus_dir, settings.model)
+            if reasons and rebuild and corpus_dir is not None:
+                log.warning("the index at %s is out of date (%s); rebuilding it from %s",
+                            settings.index_dir, "; ".join(reasons), corpus_dir)
+                rebuild_index(settings)
                 index = Index.load(settings.index_dir)
-                reasons = _current_staleness(index, settings)
+                reasons = current_staleness(index, corpus_dir, settings.model)
             if reasons:
                 raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
-                                 f"rebuild it with `{command}`")
+                                 f"rebuild it with `{_command(settings, corpus_dir)}`")
         encoder = Encoder(settings.model)
         if encoder.dimension != index.dimension:
             raise StaleIndex(f"the index holds {index.dimension}-dimensional vectors but {settings.model} makes "
-                             f"{encoder.dimension}; rebuild it with `{command}`")
-        return cls(index, encoder)
+                             f"{encoder.dimension}; rebuild it with `{_command(settings, corpus_dir)}`")
+        retriever = cls(index, encoder)
+        retriever.notes = tuple(notes)
+        retriever.corpus_dir = corpus_dir
+        return retriever
 
     # ------------------------------------------------------------------------------------------ search
 
@@ -169,6 +184,7 @@ class Retriever:
         mode, sort = Mode(mode), SortOrder(sort)
         asked = understand(question)
         date_from, date_to, phrase, notes = self._date_range(asked, date_from, date_to)
+        notes[:0] = self.notes
         allowed = self._allowed(date_from, date_to)
         if not asked.query:
             return self._listing(asked, k, date_from, date_to, phrase, allowed, notes)
@@ -219,20 +235,9 @@ class Retriever:
         return mask
 
     def _semantic(self, vector: np.ndarray, allowed: np.ndarray | None) -> _Ranking:
-        """Rows whose cosine to the question reaches MIN_SIMILARITY, best first (FAISS range search)."""
-        import faiss
-        import numpy as np
-
-        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-        params = None
-        if allowed is not None:
-            rows = np.flatnonzero(allowed).astype(np.int64)
-            if len(rows) == 0:
-                return _Ranking(rows, np.zeros(0, dtype=np.float32))
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
-        _, scores, ids = self.index.faiss_index.range_search(query, self.min_similarity, params=params)
-        order = np.argsort(-scores, kind="stable")
-        return _Ranking(ids[order].astype(np.int64), scores[order])
+        """Rows whose cosine to the question exceeds MIN_SIMILARITY, best first, within the allowed rows."""
+        rows, scores = self.index.search(vector, min_similarity=self.min_similarity, rows=allowed)
+        return _Ranking(rows, scores)
 
     def _keyword(self, query: str, allowed: np.ndarray | None) -> _Ranking:
         """Rows sharing at least one (stemmed) word with the question, by BM25, best first."""
@@ -329,26 +334,42 @@ def _terms_of(text: str) -> list[str]:
 # ------------------------------------------------------------------------------------ stale index guard
 
 
-def rebuild_command(settings: Settings) -> str:
-    """The command that rebuilds the index for these settings."""
-    return (f"python -m embeddings.rebuild --corpus {settings.corpus_dir} --out {settings.index_dir} "
-            f"--model {settings.model}")
+def corpus_of(settings: Settings, manifest: Manifest | None,
+              corpus: str | Path | None) -> tuple[Path | None, list[str]]:
+    """The corpus folder an index is checked (and rebuilt) against, and notes for the user: `corpus` when
+    given, else the folder the manifest records, else (no index yet, or an index that records none) the
+    configured one. None, with a note, when the recorded folder no longer exists."""
+    if corpus is not None:
+        return Path(corpus).expanduser(), []
+    if manifest is None or manifest.corpus_folder is None:
+        return settings.corpus_dir, []
+    if manifest.corpus_folder.is_dir():
+        return manifest.corpus_folder, []
+    note = (f"staleness not checked: the corpus folder the index was built from, {manifest.corpus_folder}, "
+            "no longer exists")
+    log.warning("index at %s: %s", settings.index_dir, note)
+    return None, [note]
 
 
-def _run_rebuild(command: str) -> None:
-    args = command.split()[1:]
-    done = subprocess.run([sys.executable, *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise IndexUnavailable(f"rebuilding the index failed: {detail}")
-
-
-def _current_staleness(index: Index, settings: Settings) -> list[str]:
+def current_staleness(index: Index, corpus_dir: Path | None, model: str) -> list[str]:
+    """Why the index no longer matches the corpus in `corpus_dir` (None: not checked) or the model."""
     from rag.documents.corpus import load_corpus
+    from rag.index.manifest import model_staleness
 
-    return staleness(index, load_corpus(settings.corpus_dir), settings.model)
+    if corpus_dir is None:
+        return model_staleness(index.manifest, model)
+    return index.staleness(load_corpus(corpus_dir), model)
 
 
-def staleness(index: Index, corpus: Corpus, model: str) -> list[str]:
-    """Why the index no longer matches the corpus or the model; empty when it does (`Index.staleness`)."""
-    return index.staleness(corpus, model)
+def rebuild_index(settings: Settings) -> None:
+    """Bring the index at settings.index_dir up to date with settings.corpus_dir, in this process
+    (progress bar only on a terminal). Raises RebuildError, CorpusError or ModelError when it cannot."""
+    from rag.index.build import rebuild
+
+    rebuild(settings, progress=sys.stderr.isatty())
+
+
+def _command(settings: Settings, corpus_dir: Path | None) -> str:
+    from rag.index.manifest import rebuild_command
+
+    return rebuild_command(settings.index_dir, corpus_dir, settings.model)

@@ -11,10 +11,11 @@ import pytest
 from conftest import ROOT
 
 from rag.documents.document import Document
-from rag.index.store import Index, IndexUnavailable
+from rag.errors import IndexUnavailable, StaleIndex
+from rag.index.store import Index
 from rag.search.question import QueryError
 from rag.search.results import Signal
-from rag.search.retriever import Mode, Retriever, SortOrder, StaleIndex, staleness
+from rag.search.retriever import Mode, Retriever, SortOrder
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +97,7 @@ def test_a_named_collection_finds_its_documents(bundled_index, encoder):
     import numpy as np
 
     vectors = np.vstack([bundled_index.vectors, encoder.encode([d.embedding_text for d in extra])])
-    results = Retriever(Index(docs, vectors, {"model": encoder.name}), encoder).search(
+    results = Retriever(Index.build(docs, vectors, model=encoder.name), encoder).search(
         "documents in the Cuban missile crisis collection", k=3)
     assert {h.doc.collection for h in results.hits} == {"Cuban Missile Crisis"}
     assert any("names Cuban Missile Crisis" in note for note in results.notes)
@@ -203,7 +204,7 @@ def test_another_model_makes_the_index_stale(built_index, tmp_path):
 
 def test_a_fresh_index_has_no_staleness(built_index, bundled_corpus, encoder):
     index = Index.load(built_index)
-    assert staleness(index, bundled_corpus, encoder.name) == []
+    assert index.staleness(bundled_corpus, encoder.name) == []
 
 
 def test_load_can_rebuild_a_stale_index(built_index, tmp_path):
