@@ -138,11 +138,18 @@ class Retriever:
         process, from that same corpus.
         """
         from rag.index.encoder import Encoder
-        from rag.index.manifest import read_manifest
+        from rag.index.manifest import read_manifest, rebuild_command
 
         settings = Settings.from_env(index_dir=path, model=model)
-        corpus_dir, notes = corpus_of(settings, read_manifest(settings.index_dir), corpus)
+        try:
+            manifest = read_manifest(settings.index_dir)
+        except IndexUnavailable:
+            manifest = None  # Index.load below says what is wrong and how to rebuild
+        corpus_dir, notes = corpus_of(settings, manifest, corpus)
         settings = replace(settings, corpus_dir=corpus_dir or settings.corpus_dir)
+        # The command to suggest names the index's own corpus, even a vanished one, never the default.
+        command = rebuild_command(settings.index_dir, corpus_dir or (manifest and manifest.corpus_folder),
+                                  settings.model)
         try:
             index = Index.load(settings.index_dir)
         except IndexUnavailable:
@@ -161,11 +168,11 @@ class Retriever:
                 reasons = current_staleness(index, corpus_dir, settings.model)
             if reasons:
                 raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
-                                 f"rebuild it with `{_command(settings, corpus_dir)}`")
+                                 f"rebuild it with `{command}`")
         encoder = Encoder(settings.model)
         if encoder.dimension != index.dimension:
             raise StaleIndex(f"the index holds {index.dimension}-dimensional vectors but {settings.model} makes "
-                             f"{encoder.dimension}; rebuild it with `{_command(settings, corpus_dir)}`")
+                             f"{encoder.dimension}; rebuild it with `{command}`")
         retriever = cls(index, encoder)
         retriever.notes = tuple(notes)
         retriever.corpus_dir = corpus_dir
@@ -368,8 +375,3 @@ def rebuild_index(settings: Settings) -> None:
 
     rebuild(settings, progress=sys.stderr.isatty())
 
-
-def _command(settings: Settings, corpus_dir: Path | None) -> str:
-    from rag.index.manifest import rebuild_command
-
-    return rebuild_command(settings.index_dir, corpus_dir, settings.model)
