@@ -20,14 +20,12 @@ from typing import TYPE_CHECKING
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.chat.export import write_exports  # noqa: E402
-from rag.chat.render import (
-    Order,  # noqa: E402
-    citations_text,  # noqa: E402
-)
-from rag.chat.session import CONCURRENCY, DEFAULT_K, EXAMPLES, MAX_K, MODES, Chat, Collection, Searcher  # noqa: E402
+from rag.chat.render import citations_text  # noqa: E402
+from rag.chat.session import EXAMPLES, Chat, Collection, Searcher  # noqa: E402
 from rag.chat.timeline import timeline_frame, x_limits  # noqa: E402
 from rag.documents.corpus import CorpusError  # noqa: E402
 from rag.errors import RagError  # noqa: E402
+from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
@@ -42,7 +40,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
     import gradio as gr
 
     collection = Collection.from_corpus(settings.corpus_dir)
-    chat = Chat(retriever, collection.size)
+    chat = Chat(retriever, collection.size, settings)
     exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
 
     def respond(message, history, topic, date_from, date_to, k, order, mode):
@@ -58,7 +56,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         plot = gr.ScatterPlot(value=frame, x_lim=x_limits(frame))
         return history, reply.topic, plot, citations_text(reply.results), str(txt), str(csv), ""
 
-    def search(question: str, k: int = DEFAULT_K, date_from: str = "", date_to: str = "",
+    def search(question: str, k: int = settings.chat_k, date_from: str = "", date_to: str = "",
                sort: str = "relevance", mode: str = "hybrid") -> list[dict]:
         """Search the archive; returns the hits as JSON records (title, date, date_text, summary, score,
         citation, ...), best first unless sort="date"."""
@@ -85,10 +83,11 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                                        elem_id="date-from", info="Leave empty for no lower bound")
                 date_to = gr.Textbox(label="To date", placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
                                      elem_id="date-to", info="A date in the question (“in 1964”) also works")
-                k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of results", elem_id="k")
-                order = gr.Radio([o.value for o in Order], value=Order.DATE.value, label="List documents by",
-                                 elem_id="order")
-                mode = gr.Radio(list(MODES), value=MODES[0], label="Search mode", elem_id="mode",
+                k = gr.Slider(1, settings.chat_max_k, value=settings.chat_k, step=1, label="Number of results",
+                              elem_id="k")
+                order = gr.Radio([o.value for o in SortOrder], value=SortOrder.DATE.value,
+                                 label="List documents by", elem_id="order")
+                mode = gr.Radio([m.value for m in Mode], value=Mode.HYBRID.value, label="Search mode", elem_id="mode",
                                 info="hybrid: meaning + words; semantic: meaning; keyword: exact words")
                 clear = gr.Button("New conversation", variant="secondary")
         timeline = gr.ScatterPlot(x="date", y="relevance", tooltip=["citation", "date_text", "title"],
@@ -108,7 +107,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         clear.click(lambda: ([], None, None, "", None, None), None, [chatbot, topic, timeline, copy, txt, csv],
                     api_visibility="private")
         gr.api(search, api_name="search")
-    demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
 
 
