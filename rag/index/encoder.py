@@ -151,6 +151,7 @@ def export_onnx(model_name_or_path: str, folder: str | Path, *, check_texts: Seq
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_exports(folder)
     temp = folder.parent / f".{folder.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temp.mkdir()
     try:
@@ -173,6 +174,19 @@ def export_onnx(model_name_or_path: str, folder: str | Path, *, check_texts: Seq
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return folder
+
+
+def _remove_abandoned_exports(folder: Path) -> None:
+    """Delete temp folders that killed exports to `folder` left behind (their process is gone): ~90 MB each."""
+    import shutil
+
+    for leftover in folder.parent.glob(f".{folder.name}.*-*-*"):
+        try:
+            os.kill(int(leftover.name.rsplit("-", 2)[-2]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(leftover, ignore_errors=True)
+        except (ValueError, OSError):
+            continue
 
 
 def _export_to(encoder: Encoder, folder: Path) -> OnnxSettings:

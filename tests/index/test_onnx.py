@@ -179,4 +179,5 @@ def test_a_killed_export_leaves_no_half_folder_and_the_next_one_succeeds(tmp_pat
         child.wait()
     assert not target.exists()
     assert (export_onnx(DEFAULT_MODEL, target) / META_FILE).is_file()
+    assert [p.name for p in target.parent.iterdir()] == ["model"]  # the dead export's temp folder is swept
     OnnxEncoder(target).encode(["after the crash"])
