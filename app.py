@@ -179,13 +179,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def serve(args: argparse.Namespace) -> int:
     """Load (or first build) the index, then serve the chat until interrupted; raises RagError."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
     try:
         demo = build_app(load_retriever(settings), settings)
     except subprocess.CalledProcessError as exc:  # the rebuild script already printed its one error line
         return exc.returncode if exc.returncode > 0 else 1
+    # Logging starts once serving: while loading, libraries' INFO chatter would bury a one-line error.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
     launch(demo, settings)
     return 0
