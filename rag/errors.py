@@ -30,7 +30,8 @@ EXIT_CODES = """exit status:
   3  the corpus cannot be read (CorpusError: every problem with file:line)
   4  the index is missing, unreadable or stale (IndexUnavailable, StaleIndex: names the rebuild command)
   5  the embedding model cannot be loaded (ModelError)
-  6  the rebuild cannot proceed; nothing was overwritten (RebuildError)"""
+  6  the rebuild cannot proceed; nothing was overwritten (RebuildError)
+  130  interrupted (Ctrl-C)"""
 
 
 class RagError(Exception):
