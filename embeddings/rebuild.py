@@ -15,8 +15,8 @@ import argparse
 from pathlib import Path
 
 from rag.errors import CommandParser, run_command
+from rag.index.ann import DEFAULT_INDEX_TYPE
 from rag.index.build import check, rebuild
-from rag.index.store import DEFAULT_INDEX_TYPE
 from rag.settings import Settings
 
 # --------------------------------------------------------------------------------------------- CLI

@@ -47,16 +47,13 @@ def evaluate(retriever: Retriever, questions: list[dict]) -> dict[str, dict[str,
 def build_retriever(corpus_dir: Path) -> Retriever:
     """A Retriever over the corpus embedded in memory by the configured model."""
     from rag.documents.corpus import load_corpus
+    from rag.index.build import in_memory
     from rag.index.encoder import Encoder
-    from rag.index.store import Index
     from rag.search.retriever import Retriever
     from rag.settings import Settings
 
-    settings = Settings.from_env()
-    docs = load_corpus(corpus_dir).documents
-    encoder = Encoder(settings.model)
-    vectors = encoder.encode([doc.embedding_text for doc in docs])
-    return Retriever(Index(list(docs), vectors, {"model": settings.model}), encoder)
+    encoder = Encoder(Settings.from_env().model)
+    return Retriever(in_memory(load_corpus(corpus_dir).documents, encoder), encoder)
 
 
 def format_table(table: dict[str, dict[str, float]], n: int) -> str:

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None, prog: str = "coldwar-rag") -> int:
 
 
 def add_search_arguments(parser: argparse.ArgumentParser) -> None:
-    from rag.search.retriever import Mode, SortOrder
+    from rag.search.params import Mode, SortOrder
 
     parser.add_argument("question", nargs="?", help="the question, in quotes")
     parser.add_argument("--queries", type=Path, metavar="FILE",
@@ -111,18 +111,18 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
 def search(args: argparse.Namespace) -> int:
     """Answer the question (or every line of --queries); options are checked before the model loads, so a
     typo costs no wait. Raises QueryError/DateError (2) or IndexUnavailable (4)."""
-    from rag.search.question import parse_date_param
-    from rag.search.retriever import Mode, SortOrder, checked_k
+    from rag.search.params import Mode, SortOrder, checked_k, checked_range
+    from rag.settings import Settings
 
     if (args.question is None) == (args.queries is None):
         raise QueryError("give a question or --queries FILE (not both)")
     try:
         k = int(args.k)
     except ValueError:
-        raise QueryError(f"k must be a whole number of hits, got {args.k!r}") from None
-    options = dict(k=checked_k(k), date_from=parse_date_param(args.date_from, "date_from"),
-                   date_to=parse_date_param(args.date_to, "date_to"), sort=SortOrder(args.sort),
-                   mode=Mode(args.mode))  # the retriever checks that the range is in order
+        k = args.k  # checked_k says what is wrong with it, in the words the API and the chat use
+    date_from, date_to = checked_range(args.date_from, args.date_to)
+    options = dict(k=checked_k(k, Settings.from_env().max_k), date_from=date_from, date_to=date_to,
+                   sort=SortOrder(args.sort), mode=Mode(args.mode))
     if args.queries is not None:
         questions = _read_queries(args.queries)
         retriever = _load(args.index)

@@ -64,13 +64,9 @@ def bundled_corpus():
 @pytest.fixture(scope="session")
 def bundled_index(bundled_corpus, encoder):
     """The bundled corpus embedded by the real model into an in-memory FAISS index."""
-    from rag.index.store import Index
+    from rag.index.build import in_memory
 
-    docs = bundled_corpus.documents
-    vectors = encoder.encode([doc.embedding_text for doc in docs])
-    manifest = {"model": encoder.name, "dimension": int(vectors.shape[1]),
-                "content_hashes": {doc.id: doc.content_hash for doc in docs}}
-    return Index(list(docs), vectors, manifest)
+    return in_memory(bundled_corpus.documents, encoder)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,11 @@ _WEIGHT_SUFFIXES = {".safetensors", ".bin", ".json"}
 
 
 
+def _downloads_allowed() -> bool:
+    """Models are loaded from local files only, unless the user opted in with HF_HUB_OFFLINE=0."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("0", "false", "no", "off")
+
+
 def resolve_model(name: str) -> str:
     """A local path for the bundled default model; other names and paths are returned unchanged."""
     if name in _BUNDLED_ALIASES:
@@ -61,19 +66,16 @@ class Encoder:
     @cached_property
     def model(self) -> SentenceTransformer:
         # Heavy import here, not at module top: the no-op rebuild must not pay for torch.
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        # Never download unless the user asked to (HF_HUB_OFFLINE=0): a hub name must be in the local cache.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         path = resolve_model(self.name)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # "Loading weights" bars are noise; ours is the only bar
         try:
-            return SentenceTransformer(path, device=self.device)
+            return SentenceTransformer(path, device=self.device, local_files_only=not _downloads_allowed())
         except Exception as exc:  # noqa: BLE001 - any loader failure means the same thing to the user
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if not Path(path).exists() and os.environ.get("HF_HUB_OFFLINE") not in ("0", "false", "False"):
+            if not Path(path).exists() and not _downloads_allowed():
                 reason = ("not a local model folder, and not in the Hugging Face cache "
                           "(downloads are off; set HF_HUB_OFFLINE=0 to allow them)")
             raise ModelError(f"cannot load embedding model {self.name!r}: {reason}") from exc
