@@ -23,8 +23,7 @@ from rag.chat.export import write_exports  # noqa: E402
 from rag.chat.render import citations_text  # noqa: E402
 from rag.chat.session import EXAMPLES, Chat, Collection, Searcher  # noqa: E402
 from rag.chat.timeline import timeline_frame, x_limits  # noqa: E402
-from rag.documents.corpus import CorpusError  # noqa: E402
-from rag.errors import RagError  # noqa: E402
+from rag.errors import CommandParser, QueryError, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
@@ -33,6 +32,13 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger("app")
+
+SERVE_USAGE = """Serve the archive chat on http://127.0.0.1:7860 (loopback only unless --host 0.0.0.0), building the
+index first when there is none; the page has an HTTP API at /search (see "Use via API" in its footer).
+
+    python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M]
+    coldwar-rag serve ...                (the same flags)
+"""
 
 
 def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
@@ -59,13 +65,16 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
     def search(question: str, k: int = settings.chat_k, date_from: str = "", date_to: str = "",
                sort: str = "relevance", mode: str = "hybrid") -> list[dict]:
         """Search the archive; returns the hits as JSON records (title, date, date_text, summary, score,
-        citation, ...), best first unless sort="date"."""
-        if not question or not question.strip():
-            raise gr.Error("question is empty: pass the words to search for as the first argument")
+        citation, ...), best first unless sort="date". A bad input is an error whose message is one line."""
         try:
-            return [hit.to_record() for hit in chat.search(question.strip(), k, date_from, date_to, sort, mode)]
+            if not isinstance(question, str) or not question.strip():
+                raise QueryError("question is empty: pass the words to search for as the first argument")
+            hits = chat.search(question.strip(), k, date_from, date_to, sort, mode)  # k checked by the retriever
+            return [hit.to_record() for hit in hits]
+        except RagError as exc:
+            raise gr.Error(exc.line()) from None
         except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(" ".join(str(exc).split())) from None
 
     with gr.Blocks(title="Cold War archive assistant", analytics_enabled=False) as demo:
         topic = gr.State(None)
@@ -130,35 +139,42 @@ def load_retriever(settings: Settings, corpus: Path | None = None) -> Searcher:
     return Retriever.load(settings.index_dir, corpus=corpus, model=settings.model, rebuild=True)
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The serve flags, shared by `python app.py` and `coldwar-rag serve`."""
+    parser.add_argument("--host", help="interface to listen on (default: $RAG_HOST or 127.0.0.1; 0.0.0.0 makes it "
+                                       "public)")
+    parser.add_argument("--port", type=int, help="port (default: $RAG_PORT or 7860)")
+    parser.add_argument("--index", help="index folder (default: $RAG_INDEX_DIR or embeddings/index/); built first "
+                                        "when missing")
+    parser.add_argument("--corpus", help="corpus folder (default: $RAG_CORPUS_DIR or corpus/)")
+    parser.add_argument("--model", help="embedding model used when the index has to be built (default: $RAG_MODEL "
+                                        "or the bundled all-MiniLM-L6-v2)")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Serve the archive chat (http://127.0.0.1:7860 by default).")
-    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1; 0.0.0.0 makes it public)")
-    parser.add_argument("--port", type=int, help="port (default 7860)")
-    parser.add_argument("--index", help="index folder (default embeddings/index)")
-    parser.add_argument("--corpus", help="corpus folder (default corpus/)")
-    parser.add_argument("--model", help="embedding model used when the index has to be built")
+    parser = CommandParser(prog="python app.py", description=SERVE_USAGE)
+    add_arguments(parser)
     return parser.parse_args(argv)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Load (or first build) the index, then serve the chat until interrupted; raises RagError."""
+    settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
+                                 corpus_dir=args.corpus, model=args.model)
+    retriever = load_retriever(settings, corpus=args.corpus)
+    if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it
+        settings = replace(settings, corpus_dir=retriever.corpus_dir)
+    demo = build_app(retriever, settings)
+    # Logging starts once serving: while loading, libraries' INFO chatter would bury a one-line error.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
+    launch(demo, settings)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
-                                 corpus_dir=args.corpus, model=args.model)
-    try:
-        retriever = load_retriever(settings, corpus=args.corpus)
-        if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it
-            settings = replace(settings, corpus_dir=retriever.corpus_dir)
-        demo = build_app(retriever, settings)
-    except CorpusError as exc:
-        print(f"error: the corpus cannot be read:\n{exc}", file=sys.stderr)
-        return 1
-    except RagError as exc:
-        print(f"error: {exc.line()}", file=sys.stderr)
-        return 1
-    print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
-    launch(demo, settings)
-    return 0
+    return run_command(lambda: serve(args))
 
 
 if __name__ == "__main__":

@@ -2,19 +2,19 @@
 
     python -m embeddings.rebuild [--corpus DIR] [--out DIR] [--model NAME_OR_PATH]
                                  [--index-type FACTORY] [--full] [--check] [--quiet]
+    coldwar-rag rebuild ...            (the same flags)
 
 Only new or changed documents are embedded; removed ones leave the index; another model (name or
 weights) rebuilds everything. When nothing changed it says so without loading the model (no torch).
-Exit status: 0 done or up to date, 1 `--check` found the index stale, 2 error (one line on stderr).
+An error prints one line and overwrites nothing; its exit status is listed under --help.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from rag.errors import CorpusError, IndexUnavailable, RebuildError
+from rag.errors import CommandParser, run_command
 from rag.index.ann import DEFAULT_INDEX_TYPE
 from rag.index.build import check, rebuild
 from rag.settings import Settings
@@ -22,9 +22,9 @@ from rag.settings import Settings
 # --------------------------------------------------------------------------------------------- CLI
 
 
-def _parser() -> argparse.ArgumentParser:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The rebuild flags, shared by `python -m embeddings.rebuild` and `coldwar-rag rebuild`."""
     defaults = Settings()
-    parser = argparse.ArgumentParser(prog="python -m embeddings.rebuild", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, metavar="DIR",
                         help=f"corpus folder (default: $RAG_CORPUS_DIR or {defaults.corpus_dir})")
     parser.add_argument("--out", type=Path, metavar="DIR",
@@ -39,24 +39,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 naming what is stale, 0 when the index is up to date")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary (errors still shown)")
-    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Rebuild (or with --check, judge) the index the flags name; raises RagError for the caller to report."""
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.out, model=args.model)
-    try:
-        if args.check:
-            return _report_check(settings, check(settings, args.index_type), args.quiet)
-        report = rebuild(settings, full=args.full, index_type=args.index_type, progress=not args.quiet)
-    except CorpusError as exc:
-        more = f" (and {len(exc.problems) - 1} more problems)" if len(exc.problems) > 1 else ""
-        return _fail(f"corpus: {exc.problems[0]}{more}")
-    except (RebuildError, IndexUnavailable) as exc:
-        return _fail(str(exc))
+    if args.check:
+        return _report_check(settings, check(settings, args.index_type), args.quiet)
+    report = rebuild(settings, full=args.full, index_type=args.index_type, progress=not args.quiet)
     if not args.quiet:
         print(report.line(settings.index_dir), flush=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = CommandParser(prog="python -m embeddings.rebuild", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_command(lambda: run(args))
 
 
 def _report_check(settings: Settings, reasons: list[str], quiet: bool) -> int:
@@ -68,11 +68,6 @@ def _report_check(settings: Settings, reasons: list[str], quiet: bool) -> int:
     for reason in reasons:
         print(f"  - {reason}")
     return 1
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 if __name__ == "__main__":

@@ -16,7 +16,11 @@ and the exit status the command-line tools return for it (listed by every `--hel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 #: Exit statuses of the command-line tools, for their `--help` epilogue.
 EXIT_CODES = """exit status:
@@ -26,7 +30,8 @@ EXIT_CODES = """exit status:
   3  the corpus cannot be read (CorpusError: every problem with file:line)
   4  the index is missing, unreadable or stale (IndexUnavailable, StaleIndex: names the rebuild command)
   5  the embedding model cannot be loaded (ModelError)
-  6  the rebuild cannot proceed; nothing was overwritten (RebuildError)"""
+  6  the rebuild cannot proceed; nothing was overwritten (RebuildError)
+  130  interrupted (Ctrl-C)"""
 
 
 class RagError(Exception):
@@ -85,3 +90,37 @@ class RebuildError(RagError, RuntimeError):
     """A rebuild that cannot proceed; the message is the one line the user sees. Nothing was overwritten."""
 
     exit_code = 6
+
+
+# ------------------------------------------------------------------------------------ on the command line
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose `--help` ends with the exit statuses and whose usage errors are one line
+    (`error: ...`, exit 2) like every other error, instead of argparse's usage block."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("epilog", EXIT_CODES)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(QueryError.exit_code)
+
+
+def run_command(command: Callable[[], int]) -> int:
+    """Run one command-line action: a RagError becomes `error: <one line>` on stderr and its exit status,
+    Ctrl-C exits 130 quietly, a reader that closed the pipe (`| head`) is no error; never a traceback for a
+    failure the user can act on."""
+    try:
+        return command()
+    except RagError as exc:
+        print(f"error: {exc.line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0

@@ -60,6 +60,6 @@ def test_bad_input_is_one_line_and_exit_status_2(index_folder, args, message):
     assert done.stderr.strip().count("\n") == 0 and message in done.stderr and "Traceback" not in done.stderr
 
 
-def test_missing_index_exits_1_naming_the_rebuild_command(tmp_path):
+def test_missing_index_exits_4_naming_the_rebuild_command(tmp_path):
     done = _run("Soviet propaganda", index=tmp_path / "none")
-    assert done.returncode == 1 and "python -m embeddings.rebuild" in done.stderr
+    assert done.returncode == 4 and "python -m embeddings.rebuild" in done.stderr

@@ -28,10 +28,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.documents.dates import DateError, looks_like_date, parse_printed, validate_iso
 from rag.documents.document import Document
-from rag.errors import CorpusError
+from rag.errors import CommandParser, CorpusError, run_command
+
+if TYPE_CHECKING:
+    import argparse
 
 PAGE_SUFFIXES = (".txt",)
 RECORD_SUFFIXES = (".jsonl",)
@@ -405,44 +409,56 @@ def _print_stats(stats: dict) -> None:
         print(f"  {line}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m rag.documents.corpus parse FILE...` / `python -m rag.documents.corpus stats [DIR]`."""
-    import argparse
+CLI_USAGE = """Read and check corpus files: each entry becomes a document; a malformed entry stops with file:line.
+
+    python -m rag.documents.corpus parse corpus/*.txt     # one JSON object per document
+    python -m rag.documents.corpus stats [DIR] [--json]   # counts, date range, missing summaries, duplicates
+    coldwar-rag corpus parse FILE... | stats [DIR] [--json]   (the same)
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `parse` and `stats` subcommands, shared by `python -m rag.documents.corpus` and `coldwar-rag corpus`."""
+    commands = parser.add_subparsers(dest="corpus_command", required=True, metavar="{parse,stats}")
+    parse_cmd = commands.add_parser("parse", help="print one JSON object per document",
+                                    description="Print one JSON object per document of the given files; "
+                                                "duplicates and warnings go to stderr.")
+    parse_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE", help=".txt listing pages or .jsonl records")
+    stats_cmd = commands.add_parser("stats", help="counts, date range, entries without summary, duplicates",
+                                    description="Counts, date range, entries without summary, duplicates.")
+    stats_cmd.add_argument("folder", nargs="?", type=Path, metavar="DIR",
+                           help="corpus folder (default: $RAG_CORPUS_DIR or corpus/)")
+    stats_cmd.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Parse or summarise the corpus the arguments name; a CorpusError is left to the caller to report."""
     import sys
 
     from rag.settings import Settings
 
-    parser = argparse.ArgumentParser(prog="python -m rag.documents.corpus", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    parse_cmd = commands.add_parser("parse", help="print one JSON object per document")
-    parse_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    stats_cmd = commands.add_parser("stats", help="counts, date range, entries without summary, duplicates")
-    stats_cmd.add_argument("folder", nargs="?", type=Path, metavar="DIR",
-                           help="corpus folder (default: the configured corpus, see README)")
-    stats_cmd.add_argument("--json", action="store_true", help="print the figures as one JSON object")
-    args = parser.parse_args(argv)
-
-    try:
-        if args.command == "parse":
-            corpus = load_corpus(args.files)
-        else:
-            corpus = load_corpus(args.folder or Settings.from_env().corpus_dir)
-    except CorpusError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.corpus_command == "parse":
+        corpus = load_corpus(args.files)
+    else:
+        corpus = load_corpus(args.folder or Settings.from_env().corpus_dir)
     for line in [*corpus.warnings, *corpus.duplicates]:
         print(f"warning: {line}", file=sys.stderr)
-    if args.command == "parse":
-        try:
-            for record in iter_records(corpus):
-                print(json.dumps(record, ensure_ascii=False))
-        except BrokenPipeError:  # `| head` closed the pipe: not an error
-            sys.stderr.close()
+    if args.corpus_command == "parse":
+        for record in iter_records(corpus):
+            print(json.dumps(record, ensure_ascii=False))
     elif args.json:
         print(json.dumps(_stats(corpus), ensure_ascii=False, indent=2))
     else:
         _print_stats(_stats(corpus))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rag.documents.corpus parse FILE...` / `python -m rag.documents.corpus stats [DIR]`."""
+    parser = CommandParser(prog="python -m rag.documents.corpus", description=CLI_USAGE)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

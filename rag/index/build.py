@@ -150,16 +150,13 @@ def _load_old(out: Path) -> Index:
 def _model_info(model: str, encoder: Encoder | None, old: Index | None, needed: bool) -> dict:
     """Model name, fingerprint, weight-file signature and dimension; loads the model only when
     something must be embedded (a removal-only rebuild keeps the old index's model facts)."""
-    from rag.index.encoder import Encoder, ModelError, weights_signature
+    from rag.index.encoder import Encoder, weights_signature
 
     if not needed and old is not None:
         keep = ("model", "model_fingerprint", "model_files", "dimension")
         return {**{k: getattr(old.manifest, k) for k in keep}, "encoder": None}
     encoder = encoder or Encoder(model)
-    try:
-        dimension = encoder.dimension
-    except ModelError as exc:
-        raise RebuildError(str(exc)) from None
+    dimension = encoder.dimension  # a ModelError stays one: its own exit status (5), not a RebuildError's
     return {"model": model, "model_fingerprint": encoder.fingerprint, "model_files": weights_signature(model),
             "dimension": dimension, "encoder": encoder}
 

@@ -274,7 +274,7 @@ def test_cli_parse_prints_one_json_object_per_document(seed_page):
 def test_cli_parse_reports_errors_on_stderr_with_nonzero_exit(write_page):
     path = write_page(HEADER + "  • Aprill 3, 1963\n    A title\n")
     result = run_cli("parse", str(path))
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert result.stdout == ""
     assert f"{path}:5: unreadable date 'Aprill 3, 1963'" in result.stderr
 

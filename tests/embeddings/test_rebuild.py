@@ -212,32 +212,32 @@ def test_sigkill_while_writing_leaves_the_old_index_and_the_next_run_recovers(wo
         "index", "index.lock", (work / "index").resolve().name]
 
 
-def test_errors_are_one_line_with_exit_code_2(tmp_path):
+def test_errors_are_one_line_with_their_exit_status(tmp_path):
     (tmp_path / "corpus").mkdir()
     empty = run(tmp_path)
-    assert (empty.returncode, empty.stderr) == (2, f"error: corpus: {tmp_path / 'corpus'}: corpus folder holds "
+    assert (empty.returncode, empty.stderr) == (3, f"error: corpus: {tmp_path / 'corpus'}: corpus folder holds "
                                                    "no .txt or .jsonl files\n")
     missing = run(tmp_path, "--corpus", str(tmp_path / "nowhere"))
-    assert missing.returncode == 2 and "corpus folder does not exist" in missing.stderr
+    assert missing.returncode == 3 and "corpus folder does not exist" in missing.stderr
     assert len(missing.stderr.splitlines()) == 1
 
     shutil.copy(ROOT / "corpus" / PAGE, tmp_path / "corpus")
     (tmp_path / "file").write_text("x")
     unwritable = run(tmp_path, "--out", str(tmp_path / "file" / "index"))
-    assert unwritable.returncode == 2 and unwritable.stderr.startswith(f"error: output folder {tmp_path}/file/index "
+    assert unwritable.returncode == 6 and unwritable.stderr.startswith(f"error: output folder {tmp_path}/file/index "
                                                                        "is not writable")
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "a.jpg").write_text("x")
     foreign = run(tmp_path, "--out", str(tmp_path / "photos"))
-    assert foreign.returncode == 2 and "is not an index folder; not overwriting it" in foreign.stderr
+    assert foreign.returncode == 4 and "is not an index folder; not overwriting it" in foreign.stderr
     assert (tmp_path / "photos" / "a.jpg").exists()
 
 
 @pytest.mark.slow
-def test_unloadable_model_exits_2_with_one_line(tmp_path):
+def test_unloadable_model_exits_5_with_one_line(tmp_path):
     shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
     result = run(tmp_path, "--model", str(tmp_path / "no-model-here"))
-    assert result.returncode == 2
+    assert result.returncode == 5
     assert result.stderr.splitlines() == [f"error: cannot load embedding model '{tmp_path / 'no-model-here'}': not "
                                           "a local model folder, and not in the Hugging Face cache (downloads are "
                                           "off; set HF_HUB_OFFLINE=0 to allow them)"]
@@ -251,19 +251,19 @@ def test_corrupt_index_is_not_overwritten_unless_full(work):
     _edit(work, ANDROPOV, "Soviet Politburo member Yuri V. Andropov")
     damaged = vectors.read_bytes()
     result = run(work)
-    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.returncode == 6 and len(result.stderr.splitlines()) == 1
     assert "is unreadable" in result.stderr and "--full" in result.stderr
     assert vectors.read_bytes() == damaged
     assert run(work, "--check").returncode == 1
 
     (work / "index" / MANIFEST).write_text("{broken")
-    assert run(work, "--check").returncode == 2
+    assert run(work, "--check").returncode == 4
     assert run(work, "--full", "--quiet").returncode == 0
     assert len(Index.load(work / "index")) == 20
 
 
 @pytest.mark.slow
-def test_bad_index_type_exits_2(work):
+def test_bad_index_type_exits_6(work):
     result = run(work, "--index-type", "NoSuchThing99")
-    assert result.returncode == 2 and "FAISS index type 'NoSuchThing99' cannot be built" in result.stderr
+    assert result.returncode == 6 and "FAISS index type 'NoSuchThing99' cannot be built" in result.stderr
     assert Index.load(work / "index").manifest.index_type == "Flat"
