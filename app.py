@@ -13,6 +13,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +34,7 @@ from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
     import gradio as gr
+    import uvicorn
 
 
 log = logging.getLogger("app")
@@ -111,14 +115,49 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, settings: Settings, **kwargs) -> None:
-    """Serve on settings.host:settings.port, never shared publicly. The theme uses system fonts only,
-    so the page loads nothing from the internet (the default theme fetches Google Fonts)."""
-    import gradio as gr
+@dataclass
+class Served:
+    """A running server: its URL and how to stop it."""
 
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread | None = None
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
+
+def serve(retriever: Searcher, settings: Settings, *, block: bool = True) -> Served:
+    """The chat page at `/` and the REST API at `/api/…` (docs at `/docs`) on one uvicorn server at
+    settings.host:settings.port, never shared publicly. With `block=False` it runs in a thread and returns
+    once it accepts connections. The theme uses system fonts only, so the page loads nothing from the
+    internet (the default theme fetches Google Fonts)."""
+    import gradio as gr
+    import uvicorn
+
+    from rag.api import create_api
+
+    api = create_api(retriever)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
-    demo.launch(server_name=settings.host, server_port=settings.port, share=False, theme=theme,
-                footer_links=["api"], **kwargs)
+    gr.mount_gradio_app(api, build_app(retriever, settings), path="/", theme=theme, footer_links=["api"],
+                        server_name=settings.host, server_port=settings.port)
+    # Access logs off: one line per start, warnings and errors only (a line per request is noise).
+    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port, log_level="warning",
+                                           access_log=False))
+    served = Served(f"http://{settings.host}:{settings.port}/", server)
+    if block:
+        print(f"Serving on {served.url}", flush=True)
+        server.run()
+        return served
+    served.thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    served.thread.start()
+    while not server.started:
+        if not served.thread.is_alive():
+            raise OSError(f"the server could not start on {settings.host}:{settings.port} (port in use?)")
+        time.sleep(0.02)
+    return served
 
 
 def rebuild_index(settings: Settings) -> None:
@@ -164,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
     try:
-        demo = build_app(load_retriever(settings), settings)
+        retriever = load_retriever(settings)
     except subprocess.CalledProcessError as exc:
         print(f"error: building the index failed (exit code {exc.returncode}); see the messages above",
               file=sys.stderr)
@@ -172,8 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     except CorpusError as exc:
         print(f"error: the corpus cannot be read:\n{exc}", file=sys.stderr)
         return 1
-    print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
-    launch(demo, settings)
+    serve(retriever, settings)
     return 0
 
 
