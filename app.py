@@ -12,7 +12,9 @@ import logging
 import os
 import sys
 import tempfile
-from dataclasses import replace
+import threading
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,7 @@ from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
     import gradio as gr
+    import uvicorn
 
 
 log = logging.getLogger("app")
@@ -120,14 +123,49 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, settings: Settings, **kwargs) -> None:
-    """Serve on settings.host:settings.port, never shared publicly. The theme uses system fonts only,
-    so the page loads nothing from the internet (the default theme fetches Google Fonts)."""
-    import gradio as gr
+@dataclass
+class Served:
+    """A running server: its URL and how to stop it."""
 
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread | None = None
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
+
+def serve(retriever: Searcher, settings: Settings, *, block: bool = True) -> Served:
+    """The chat page at `/` and the REST API at `/api/…` (docs at `/docs`) on one uvicorn server at
+    settings.host:settings.port, never shared publicly. With `block=False` it runs in a thread and returns
+    once it accepts connections. The theme uses system fonts only, so the page loads nothing from the
+    internet (the default theme fetches Google Fonts)."""
+    import gradio as gr
+    import uvicorn
+
+    from rag.api import create_api
+
+    api = create_api(retriever)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
-    demo.launch(server_name=settings.host, server_port=settings.port, share=False, theme=theme,
-                footer_links=["api"], **kwargs)
+    gr.mount_gradio_app(api, build_app(retriever, settings), path="/", theme=theme, footer_links=["api"],
+                        server_name=settings.host, server_port=settings.port)
+    # Access logs off: one line per start, warnings and errors only (a line per request is noise).
+    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port, log_level="warning",
+                                           access_log=False))
+    served = Served(f"http://{settings.host}:{settings.port}/", server)
+    if block:
+        print(f"Serving on {served.url}", flush=True)
+        server.run()
+        return served
+    served.thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    served.thread.start()
+    while not server.started:
+        if not served.thread.is_alive():
+            raise OSError(f"the server could not start on {settings.host}:{settings.port} (port in use?)")
+        time.sleep(0.02)
+    return served
 
 
 def load_retriever(settings: Settings, corpus: Path | None = None) -> Searcher:
@@ -157,24 +195,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Load (or first build) the index, then serve the chat until interrupted; raises RagError."""
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
     retriever = load_retriever(settings, corpus=args.corpus)
     if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it
         settings = replace(settings, corpus_dir=retriever.corpus_dir)
-    demo = build_app(retriever, settings)
     # Logging starts once serving: while loading, libraries' INFO chatter would bury a one-line error.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
-    launch(demo, settings)
+    serve(retriever, settings)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_command(lambda: serve(args))
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

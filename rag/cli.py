@@ -73,7 +73,7 @@ def build_parser(prog: str = "coldwar-rag") -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="serve the chat in the browser (Gradio)",
                                     description=app.SERVE_USAGE)
     app.add_arguments(serve_cmd)
-    serve_cmd.set_defaults(run=app.serve)
+    serve_cmd.set_defaults(run=app.run)
     return parser
 
 

@@ -125,13 +125,13 @@ def chat_retriever(chat_corpus):
 
 @pytest.fixture(scope="session")
 def chat_server(chat_retriever, chat_corpus, tmp_path_factory):
-    """The real Gradio app on a free 127.0.0.1 port (in this process, server thread); yields its URL."""
+    """The real server (chat page and REST API) on a free 127.0.0.1 port, in a thread of this process;
+    yields its URL."""
     import app
     from rag.settings import Settings
 
     settings = Settings(corpus_dir=chat_corpus, index_dir=tmp_path_factory.mktemp("unused-index"),
                         host="127.0.0.1", port=free_port())
-    demo = app.build_app(chat_retriever, settings)
-    app.launch(demo, settings, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{settings.port}/"
-    demo.close()
+    served = app.serve(chat_retriever, settings, block=False)
+    yield served.url
+    served.close()
