@@ -4,7 +4,7 @@
 
 Two corpora: the bundled one (embedded by the real model) and a synthetic one of `--size` documents whose
 vectors are random unit vectors and whose texts are drawn from the bundled corpus's words, so it builds in
-seconds. Questions are those of eval/questions.jsonl, always encoded by the real model.
+seconds. Questions are those of eval/tune.jsonl, always encoded by the real model.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.search.retriever import Retriever
     from rag.settings import Settings
 
-    with (ROOT / "eval" / "questions.jsonl").open(encoding="utf-8") as fh:
+    with (ROOT / "eval" / "tune.jsonl").open(encoding="utf-8") as fh:
         questions = [json.loads(line)["question"] for line in fh if line.strip()] * args.repeats
     encoder = Encoder(Settings.from_env().model)
     docs = load_corpus(ROOT / "corpus").documents

@@ -1,6 +1,6 @@
 """Retrieval quality on the bundled corpus: hit@1, recall@5 and MRR@10 per search mode.
 
-    python eval/evaluate.py [--questions eval/questions.jsonl] [--corpus corpus/] [--json]
+    python eval/evaluate.py [--questions eval/tune.jsonl] [--corpus corpus/] [--json]
 
 Each line of the questions file is {"question": ..., "relevant": [document ids]}, written by reading the
 documents and phrasing questions as a historian would, without copying title words. The index is built in
@@ -68,7 +68,7 @@ def format_table(table: dict[str, dict[str, float]], n: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
+    parser.add_argument("--questions", type=Path, default=HERE / "tune.jsonl")
     parser.add_argument("--corpus", type=Path, default=HERE.parent / "corpus")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     args = parser.parse_args(argv)

@@ -18,7 +18,7 @@ def _evaluate_module():
 
 
 def test_the_set_is_big_enough_and_labelled_with_real_ids(bundled_corpus):
-    questions = _evaluate_module().load_questions(ROOT / "eval" / "questions.jsonl")
+    questions = _evaluate_module().load_questions(ROOT / "eval" / "tune.jsonl")
     ids = {doc.id for doc in bundled_corpus.documents}
     assert len(questions) >= 40
     assert all(item["relevant"] and set(item["relevant"]) <= ids for item in questions)
@@ -30,7 +30,7 @@ def test_the_set_is_big_enough_and_labelled_with_real_ids(bundled_corpus):
 
 def test_hybrid_beats_both_signals_alone(retriever):
     module = _evaluate_module()
-    table = module.evaluate(retriever, module.load_questions(ROOT / "eval" / "questions.jsonl"))
+    table = module.evaluate(retriever, module.load_questions(ROOT / "eval" / "tune.jsonl"))
     for metric in ("recall@5", "mrr@10"):
         assert table["hybrid"][metric] > table["semantic"][metric], (metric, table)
         assert table["hybrid"][metric] > table["keyword"][metric], (metric, table)
