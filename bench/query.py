@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
+
+from served_app import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 def percentiles(seconds: list[float]) -> tuple[float, float]:
     """p50 and p95 in milliseconds."""
-    ms = sorted(s * 1000 for s in seconds)
-    return statistics.median(ms), ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    return percentile(seconds, 0.5) * 1000, percentile(seconds, 0.95) * 1000
 
 
 def timed(fn, items: list) -> list[float]:

@@ -3,10 +3,11 @@ once from the bundled corpus, the retriever, and the chat server (expensive ones
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
-import socket
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -50,7 +51,6 @@ def built_index(tmp_path_factory, encoder) -> Path:
     out = tmp_path_factory.mktemp("built") / "index"
     rebuild(Settings(corpus_dir=ROOT / "corpus", index_dir=out), encoder=encoder, progress=False)
     return out
-# --------------------------------------------------------------- the real model and an index built in memory
 
 
 @pytest.fixture(scope="session")
@@ -62,15 +62,11 @@ def bundled_corpus():
 
 
 @pytest.fixture(scope="session")
-def bundled_index(bundled_corpus, encoder):
-    """The bundled corpus embedded by the real model into an in-memory FAISS index."""
+def bundled_index(built_index):
+    """The bundled corpus's index, read from the folder the real builder wrote (`built_index`)."""
     from rag.index.store import Index
 
-    docs = bundled_corpus.documents
-    vectors = encoder.encode([doc.embedding_text for doc in docs])
-    manifest = {"model": encoder.name, "dimension": int(vectors.shape[1]),
-                "content_hashes": {doc.id: doc.content_hash for doc in docs}}
-    return Index(list(docs), vectors, manifest)
+    return Index.load(built_index)
 
 
 @pytest.fixture(scope="session")
@@ -79,12 +75,6 @@ def retriever(bundled_index, encoder):
     from rag.search.retriever import Retriever
 
     return Retriever(bundled_index, encoder)
-
-
-@pytest.fixture(scope="session")
-def index_folder(built_index) -> Path:
-    """The bundled index as the rebuild script writes it, as `Retriever.load` reads it."""
-    return built_index
 
 
 # A document built to break out of the page: markup, scripts, links, images and LaTeX in every field
@@ -100,10 +90,18 @@ HOSTILE = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def load_script(relative: str) -> ModuleType:
+    """A repository script that is not in a package (`eval/evaluate.py`, `bench/served_app.py`), by its path."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# A free loopback port: the benchmarks' helper, so the repository has one (tests may use any part of the
+# repository; nothing uses tests).
+free_port = load_script("bench/served_app.py").free_port
 
 
 @pytest.fixture(scope="session")

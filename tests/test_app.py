@@ -3,7 +3,6 @@ running server, and `python app.py` end to end."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -140,9 +139,6 @@ def test_page_and_api_work_offline(chat_server):
 # --- python app.py, end to end (needs the rebuild script and the real retriever) ----------------------
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("embeddings.rebuild") is None
-                    or not hasattr(__import__("rag"), "Retriever"),
-                    reason="embeddings.rebuild / rag.Retriever not merged yet")
 def test_python_app_builds_index_then_serves(chat_corpus, tmp_path):
     from conftest import free_port
     from gradio_client import Client
