@@ -13,6 +13,7 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from rag.documents.corpus import load_corpus
+    from rag.index.build import rebuild
     from rag.index.encoder import Encoder
     from rag.index.store import Index
     from rag.search.question import understand
@@ -73,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         questions = [json.loads(line)["question"] for line in fh if line.strip()] * args.repeats
     encoder = Encoder(Settings.from_env().model)
     docs = load_corpus(ROOT / "corpus").documents
-    bundled = Retriever(Index(list(docs), encoder.encode([d.embedding_text for d in docs]),
-                              {"model": encoder.name}), encoder)
+    with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:  # the bundled index, as the builder writes it
+        settings = Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=Path(tmp) / "index")
+        rebuild(settings, encoder=encoder, progress=False)
+        bundled = Retriever(Index.load(settings.index_dir), encoder)
     queries = [understand(q).query or q for q in questions]
 
     start = time.perf_counter()
