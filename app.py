@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.chat.export import write_exports  # noqa: E402
-from rag.chat.render import (
-    Order,  # noqa: E402
-    citations_text,  # noqa: E402
-)
-from rag.chat.session import CONCURRENCY, DEFAULT_K, EXAMPLES, MAX_K, MODES, Chat, Collection, Searcher  # noqa: E402
+from rag.chat.render import citations_text  # noqa: E402
+from rag.chat.session import EXAMPLES, Chat, Collection, Searcher  # noqa: E402
 from rag.chat.timeline import timeline_frame, x_limits  # noqa: E402
 from rag.documents.corpus import CorpusError  # noqa: E402
+from rag.errors import RagError  # noqa: E402
+from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
@@ -68,12 +67,12 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
     import gradio as gr
 
     collection = Collection.from_corpus(settings.corpus_dir)
-    chat = Chat(retriever, collection.size)
+    chat = Chat(retriever, collection.size, settings)
     exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
 
     respond = responder(chat, exports)
 
-    def search(question: str, k: int = DEFAULT_K, date_from: str = "", date_to: str = "",
+    def search(question: str, k: int = settings.chat_k, date_from: str = "", date_to: str = "",
                sort: str = "relevance", mode: str = "hybrid") -> list[dict]:
         """Search the archive; returns the hits as JSON records (title, date, date_text, summary, score,
         citation, ...), best first unless sort="date"."""
@@ -100,10 +99,11 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                                        elem_id="date-from", info="Leave empty for no lower bound")
                 date_to = gr.Textbox(label="To date", placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
                                      elem_id="date-to", info="A date in the question (“in 1964”) also works")
-                k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of results", elem_id="k")
-                order = gr.Radio([o.value for o in Order], value=Order.DATE.value, label="List documents by",
-                                 elem_id="order")
-                mode = gr.Radio(list(MODES), value=MODES[0], label="Search mode", elem_id="mode",
+                k = gr.Slider(1, settings.chat_max_k, value=settings.chat_k, step=1, label="Number of results",
+                              elem_id="k")
+                order = gr.Radio([o.value for o in SortOrder], value=SortOrder.DATE.value,
+                                 label="List documents by", elem_id="order")
+                mode = gr.Radio([m.value for m in Mode], value=Mode.HYBRID.value, label="Search mode", elem_id="mode",
                                 info="hybrid: meaning + words; semantic: meaning; keyword: exact words")
                 clear = gr.Button("New conversation", variant="secondary")
         timeline = gr.ScatterPlot(x="date", y="relevance", tooltip=["citation", "date_text", "title"],
@@ -123,7 +123,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         clear.click(lambda: ([], None, None, "", None, None), None, [chatbot, topic, timeline, copy, txt, csv],
                     api_visibility="private")
         gr.api(search, api_name="search")
-    demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
 
 
@@ -137,31 +137,13 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs) -> None:
                 footer_links=["api"], **kwargs)
 
 
-def rebuild_index(settings: Settings) -> None:
-    """Run the rebuild script (incremental when an index exists); its progress shows in this terminal.
-    Raises CalledProcessError when it fails."""
-    command = [sys.executable, "-m", "embeddings.rebuild", "--corpus", str(settings.corpus_dir),
-               "--out", str(settings.index_dir), "--model", settings.model]
-    subprocess.run(command, check=True)
-
-
-def load_retriever(settings: Settings) -> Searcher:
-    """The retriever over settings.index_dir, building the index first when it is missing or stale."""
+def load_retriever(settings: Settings, corpus: Path | None = None) -> Searcher:
+    """The retriever over settings.index_dir, rebuilt in this process first when it is missing or stale
+    (said in the terminal). `corpus` is the --corpus flag: None means the corpus the index was built from,
+    as its manifest records, so an index is never rebuilt from a corpus it was not built from."""
     from rag import Retriever
-    from rag.index.store import MANIFEST, IndexUnavailable
 
-    if not (settings.index_dir / MANIFEST).exists():
-        print(f"No index in {settings.index_dir}; building it from {settings.corpus_dir} ...", flush=True)
-        rebuild_index(settings)
-    def load() -> Searcher:
-        return Retriever.load(settings.index_dir, corpus=settings.corpus_dir, model=settings.model)
-
-    try:
-        return load()
-    except IndexUnavailable as exc:  # stale (corpus or model changed) or unreadable: rebuild once
-        print(f"Index not usable ({exc}); rebuilding ...", flush=True)
-        rebuild_index(settings)
-        return load()
+    return Retriever.load(settings.index_dir, corpus=corpus, model=settings.model, rebuild=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -180,13 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
     try:
-        demo = build_app(load_retriever(settings), settings)
-    except subprocess.CalledProcessError as exc:
-        print(f"error: building the index failed (exit code {exc.returncode}); see the messages above",
-              file=sys.stderr)
-        return 1
+        retriever = load_retriever(settings, corpus=args.corpus)
+        if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it
+            settings = replace(settings, corpus_dir=retriever.corpus_dir)
+        demo = build_app(retriever, settings)
     except CorpusError as exc:
         print(f"error: the corpus cannot be read:\n{exc}", file=sys.stderr)
+        return 1
+    except RagError as exc:
+        print(f"error: {exc.line()}", file=sys.stderr)
         return 1
     print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
     launch(demo, settings)

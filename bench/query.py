@@ -13,7 +13,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -54,7 +53,7 @@ def synthetic_index(size: int, words: list[str], dimension: int, model: str):
             summary=" ".join(pick.choices(words, k=40)).capitalize() + "."))
     vectors = rng.standard_normal((size, dimension), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return Index(docs, vectors, {"model": model})
+    return Index.build(docs, vectors, model=model)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,9 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from rag.documents.corpus import load_corpus
-    from rag.index.build import rebuild
+    from rag.index.build import in_memory
     from rag.index.encoder import Encoder
-    from rag.index.store import Index
     from rag.search.question import understand
     from rag.search.retriever import Retriever
     from rag.settings import Settings
@@ -75,10 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         questions = [json.loads(line)["question"] for line in fh if line.strip()] * args.repeats
     encoder = Encoder(Settings.from_env().model)
     docs = load_corpus(ROOT / "corpus").documents
-    with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:  # the bundled index, as the builder writes it
-        settings = Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=Path(tmp) / "index")
-        rebuild(settings, encoder=encoder, progress=False)
-        bundled = Retriever(Index.load(settings.index_dir), encoder)
+    bundled = Retriever(in_memory(docs, encoder), encoder)
     queries = [understand(q).query or q for q in questions]
 
     start = time.perf_counter()

@@ -14,10 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from rag.documents.corpus import CorpusError
-from rag.errors import RebuildError
+from rag.errors import CorpusError, IndexUnavailable, RebuildError
+from rag.index.ann import DEFAULT_INDEX_TYPE
 from rag.index.build import check, rebuild
-from rag.index.store import DEFAULT_INDEX_TYPE, IndexUnavailable
 from rag.settings import Settings
 
 # --------------------------------------------------------------------------------------------- CLI

@@ -5,8 +5,8 @@
 
 `tune.jsonl` holds the 48 questions the fusion constants (RRF k, keyword weight, BM25 b) were chosen on;
 `heldout.jsonl` holds questions written later, never used to choose anything. Each line is {"question": ...,
-"relevant": [document ids]}; eval/README.md says how both were made. The index is built with the real
-builder and the configured model into a temporary folder, so this needs no prior rebuild.
+"relevant": [document ids]}; eval/README.md says how both were made. The index is built in memory from the
+corpus with the configured model and settings (RAG_* variables apply), so this needs no prior rebuild.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import argparse
 import itertools
 import json
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,34 +52,23 @@ def evaluate(retriever: Retriever, questions: list[dict], modes: tuple[str, ...]
     return table
 
 
-@contextmanager
-def constants(index: Index, encoder: Encoder, *, rrf_k: int, keyword_weight: float,
-              bm25_b: float) -> Iterator[Retriever]:
-    """A Retriever over the index with the fusion constants set, valid inside the `with` block.
+def tuned_retriever(index: Index, encoder: Encoder, *, rrf_k: int, keyword_weight: float,
+                    bm25_b: float) -> Retriever:
+    """A Retriever over the index with these fusion constants and the configured rest: the one place in eval/
+    that knows where the constants live (`rag.settings.Settings`), so the grid is repointed here alone."""
+    from rag.search.retriever import Retriever
+    from rag.settings import Settings
 
-    The one place in eval/ that knows where the constants live; today the Retriever's `rrf_k` argument,
-    the module-level `SIGNAL_WEIGHTS` of rag/search/retriever.py (read at search time) and the `b` that
-    KeywordIndex passes to bm25s. When they move into `rag.settings.Settings`, repoint this function alone,
-    e.g. `yield Retriever(index, encoder, settings=replace(Settings(), rrf_k=..., ...))`.
-    """
-    from unittest import mock
+    settings = Settings.from_env(rrf_k=rrf_k, keyword_weight=keyword_weight, bm25_b=bm25_b)
+    return Retriever(index, encoder, settings)
 
-    import bm25s
 
-    from rag.search import retriever as module
-    from rag.search.results import Signal
+def current_constants() -> tuple:
+    """(RRF k, keyword weight, BM25 b) as configured, to mark them in the grid."""
+    from rag.settings import Settings
 
-    weights = {**module.SIGNAL_WEIGHTS, Signal.KEYWORD: keyword_weight}
-    bm25 = bm25s.BM25
-    with mock.patch.object(module, "SIGNAL_WEIGHTS", weights):
-        with mock.patch.object(bm25s, "BM25", lambda **kwargs: bm25(**{**kwargs, "b": bm25_b})):
-            retriever = module.Retriever(index, encoder, rrf_k=rrf_k)
-        # Read back, so that a refactor the adapter missed fails here instead of grading the defaults.
-        applied = (retriever.rrf_k, module.SIGNAL_WEIGHTS[Signal.KEYWORD], retriever.keyword._bm25.b)
-        if applied != (rrf_k, keyword_weight, bm25_b):
-            raise RuntimeError(f"constants not applied: asked {(rrf_k, keyword_weight, bm25_b)}, got {applied}; "
-                               "repoint eval/evaluate.py constants() to where they live now")
-        yield retriever
+    settings = Settings.from_env()
+    return settings.rrf_k, settings.keyword_weight, settings.bm25_b
 
 
 def grid(index: Index, encoder: Encoder, questions: list[dict], values: dict = GRID) -> list[dict]:
@@ -92,27 +78,23 @@ def grid(index: Index, encoder: Encoder, questions: list[dict], values: dict = G
     names = list(values)
     for combination in itertools.product(*(values[name] for name in names)):
         setting = dict(zip(names, combination, strict=True))
-        with constants(index, encoder, **setting) as retriever:
-            if setting["bm25_b"] not in keyword:
-                keyword[setting["bm25_b"]] = evaluate(retriever, questions, ("keyword",))["keyword"]
-            hybrid = evaluate(retriever, questions, ("hybrid",))["hybrid"]
+        retriever = tuned_retriever(index, encoder, **setting)
+        if setting["bm25_b"] not in keyword:
+            keyword[setting["bm25_b"]] = evaluate(retriever, questions, ("keyword",))["keyword"]
+        hybrid = evaluate(retriever, questions, ("hybrid",))["hybrid"]
         rows.append({**setting, "hybrid": hybrid, "keyword": keyword[setting["bm25_b"]]})
     return rows
 
 
-@contextmanager
-def built_index(corpus_dir: Path) -> Iterator[tuple[Index, Encoder]]:
-    """The corpus indexed by the real builder with the configured model, in a temporary folder."""
-    from rag.index.build import rebuild
+def bundled_index(corpus_dir: Path) -> tuple[Index, Encoder]:
+    """The corpus embedded in memory by the builder (`rag.index.build.in_memory`) with the configured model."""
+    from rag.documents.corpus import load_corpus
+    from rag.index.build import in_memory
     from rag.index.encoder import Encoder
-    from rag.index.store import Index
     from rag.settings import Settings
 
-    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        settings = Settings.from_env(corpus_dir=corpus_dir, index_dir=Path(tmp) / "index")
-        encoder = Encoder(settings.model)
-        rebuild(settings, encoder=encoder, progress=False)
-        yield Index.load(settings.index_dir), encoder
+    encoder = Encoder(Settings.from_env().model)
+    return in_memory(load_corpus(corpus_dir).documents, encoder), encoder
 
 
 def format_table(table: dict[str, dict[str, float]], title: str) -> str:
@@ -135,15 +117,6 @@ def format_grid(rows: list[dict], current: tuple) -> str:
     return "\n".join(lines)
 
 
-def current_constants() -> tuple:
-    """(RRF k, keyword weight, BM25 b) in use today, for marking the grid (kept beside `constants`)."""
-    from rag.search import retriever as module
-    from rag.search.keyword import KeywordIndex
-    from rag.search.results import Signal
-
-    return module.RRF_K, module.SIGNAL_WEIGHTS[Signal.KEYWORD], KeywordIndex(["probe"])._bm25.b
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, "both"], default="both", help="which questions (default both)")
@@ -152,25 +125,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=HERE.parent / "corpus")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
-    with built_index(args.corpus) as (index, encoder):
-        if args.grid:
-            questions = load_questions(SPLITS["tune"])
-            rows = grid(index, encoder, questions)
-            print(json.dumps(rows, indent=2) if args.json else
-                  f"tune split, {len(questions)} questions\n{format_grid(rows, current_constants())}")
-            return 0
-        from rag.search.retriever import Retriever
+    index, encoder = bundled_index(args.corpus)
+    if args.grid:
+        questions = load_questions(SPLITS["tune"])
+        rows = grid(index, encoder, questions)
+        print(json.dumps(rows, indent=2) if args.json else
+              f"tune split, {len(questions)} questions\n{format_grid(rows, current_constants())}")
+        return 0
+    from rag.search.retriever import Retriever
 
-        retriever = Retriever(index, encoder)
-        names = list(SPLITS) if args.split == "both" else [args.split]
-        tables = {}
-        for name in names:
-            questions = load_questions(SPLITS[name])
-            tables[name] = evaluate(retriever, questions)
-            if not args.json:
-                print(format_table(tables[name], f"{name} split, {len(questions)} questions") + "\n")
-        if args.json:
-            print(json.dumps(tables, indent=2))
+    retriever = Retriever(index, encoder)
+    names = list(SPLITS) if args.split == "both" else [args.split]
+    tables = {}
+    for name in names:
+        questions = load_questions(SPLITS[name])
+        tables[name] = evaluate(retriever, questions)
+        if not args.json:
+            print(format_table(tables[name], f"{name} split, {len(questions)} questions") + "\n")
+    if args.json:
+        print(json.dumps(tables, indent=2))
     return 0
 
 

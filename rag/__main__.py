@@ -41,17 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from rag.errors import QueryError
     from rag.index.store import IndexUnavailable
-    from rag.search.question import QueryError, parse_date_param
-    from rag.search.retriever import Mode, SortOrder, checked_k
+    from rag.search.params import Mode, SortOrder, checked_k, checked_range
+    from rag.settings import Settings
 
     if (args.question is None) == (args.queries is None):
         return _fail("give a question or --queries FILE (not both)", 2)
     try:
         options = dict(k=args.k, date_from=args.date_from, date_to=args.date_to, sort=SortOrder(args.sort),
                        mode=Mode(args.mode))
-        checked_k(args.k)  # options are checked before the model loads: a typo costs no wait
-        parse_date_param(args.date_from, "date_from"), parse_date_param(args.date_to, "date_to")
+        checked_k(args.k, Settings.from_env().max_k)  # options are checked before the model loads: a typo
+        checked_range(args.date_from, args.date_to)    # costs no wait
         questions = _read_queries(args.queries) if args.queries else None
         if args.question is not None and not args.question.strip():
             raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the "

@@ -51,6 +51,7 @@ def built_index(tmp_path_factory, encoder) -> Path:
     out = tmp_path_factory.mktemp("built") / "index"
     rebuild(Settings(corpus_dir=ROOT / "corpus", index_dir=out), encoder=encoder, progress=False)
     return out
+# --------------------------------------------------------------- the real model and an index built in memory
 
 
 @pytest.fixture(scope="session")
@@ -62,11 +63,11 @@ def bundled_corpus():
 
 
 @pytest.fixture(scope="session")
-def bundled_index(built_index):
-    """The bundled corpus's index, read from the folder the real builder wrote (`built_index`)."""
-    from rag.index.store import Index
+def bundled_index(bundled_corpus, encoder):
+    """The bundled corpus embedded by the real model into an in-memory FAISS index."""
+    from rag.index.build import in_memory
 
-    return Index.load(built_index)
+    return in_memory(bundled_corpus.documents, encoder)
 
 
 @pytest.fixture(scope="session")

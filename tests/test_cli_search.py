@@ -49,7 +49,7 @@ def test_queries_file_answers_each_line_as_json_lines(built_index, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("Soviet propaganda", "--k", "0"), "k must be at least 1"),
+    (("Soviet propaganda", "--k", "0"), "k must be a whole number from 1 to 1000, got 0"),
     (("Soviet propaganda", "--mode", "magic"), "mode must be one of hybrid, semantic, keyword"),
     (("Soviet propaganda", "--from", "yesterday"), "date_from: unreadable date"),
     (("   ",), "the question is empty"),

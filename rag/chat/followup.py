@@ -11,16 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.search.question import MONTH, YEAR
+
 MAX_FOLLOWUP_WORDS = 8  # longer questions stand on their own, whatever their first word
 
 _OPENER = re.compile(r"^(?:and\s+)?(?:what|how)\s+(?:about|of)\b|^and\b", re.IGNORECASE)
-_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december"
-           "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 # Words that make a remainder a date constraint: a year, a decade, a month name.
-_DATE_WORD = re.compile(rf"\b(?:1[89]\d\d|20\d\d)s?\b|\b(?:{_MONTHS})\b", re.IGNORECASE)
+_DATE_WORD = re.compile(rf"\b{YEAR}s?\b|\b{MONTH}(?!\w)", re.IGNORECASE)
 _PREPOSITION = re.compile(r"^(?:in|during|before|after|from|between|since|until|by|around)\b", re.IGNORECASE)
 _ONLY_DATE = re.compile(rf"^(?:{_PREPOSITION.pattern[1:]}\s+)?(?:(?:early|late|mid)\s+)?"
-                        rf"(?:(?:{_MONTHS})\s+)?(?:1[89]\d\d|20\d\d)s?$", re.IGNORECASE)
+                        rf"(?:{MONTH}\s+)?{YEAR}s?$", re.IGNORECASE)
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 
 

@@ -12,10 +12,11 @@ import html
 import io
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import sort_key
+from rag.documents.sentences import sentences
+from rag.search.params import SortOrder
 
 if TYPE_CHECKING:
     from rag.search.results import Hit, Results
@@ -26,23 +27,6 @@ METER_STEPS = 5  # relevance indicator width: ●●●○○
 # Every ASCII character that starts Markdown syntax (emphasis, links, images, code, headings, tables,
 # strike-through, LaTeX) or a GFM autolink (the colon of `https:`); each is backslash-escaped.
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~$:])")
-# A sentence ends at . ! or ? followed by a space and an upper-case letter or an opening quote.
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))\s+(?=[A-Z\"“‘'])")
-
-
-class Order(StrEnum):
-    """How the cited documents are listed; their numbers always follow dates."""
-
-    DATE = "date"
-    RELEVANCE = "relevance"
-
-    @classmethod
-    def parse(cls, value: str | Order) -> Order:
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            valid = ", ".join(o.value for o in cls)
-            raise ValueError(f"unknown order {value!r}; valid values: {valid}") from None
 
 
 def escape(text: str) -> str:
@@ -71,16 +55,11 @@ def number_by_date(results: Results) -> list[Cited]:
     return [Cited(number, hit) for number, hit in enumerate(by_date, start=1)]
 
 
-def listed(cited: list[Cited], order: Order) -> list[Cited]:
+def listed(cited: list[Cited], order: SortOrder) -> list[Cited]:
     """The cited documents in the order the reader asked for."""
-    if order is Order.RELEVANCE:
+    if order is SortOrder.RELEVANCE:
         return sorted(cited, key=lambda c: c.hit.rank)
     return list(cited)
-
-
-def sentences(text: str) -> list[str]:
-    """Split a summary into sentences (the archive's summaries are plain English prose)."""
-    return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
 
 
 def key_sentence(hit: Hit) -> str | None:
@@ -88,7 +67,7 @@ def key_sentence(hit: Hit) -> str | None:
     if hit.highlight:
         return " ".join(hit.highlight.split())
     if hit.doc.summary:
-        return sentences(hit.doc.summary)[0]
+        return (sentences(hit.doc.summary) or [None])[0]
     return None
 
 
@@ -173,7 +152,7 @@ def no_match(results: Results, question: str, collection_size: int | None = None
     )
 
 
-def format_answer(results: Results, question: str, order: Order = Order.DATE,
+def format_answer(results: Results, question: str, order: SortOrder = SortOrder.DATE,
                   collection_size: int | None = None) -> str:
     """The whole answer as Markdown built only from escaped text."""
     if len(results) == 0:
@@ -181,7 +160,7 @@ def format_answer(results: Results, question: str, order: Order = Order.DATE,
     cited = number_by_date(results)
     best = max(hit.score for hit in results)
     summary = " ".join(f"{escape(sentence)} {item.label}" for sentence, item in synthesis(cited))
-    heading = "Cited documents, by date" if order is Order.DATE else "Cited documents, most relevant first"
+    heading = "Cited documents, by date" if order is SortOrder.DATE else "Cited documents, most relevant first"
     blocks = [searched_line(results, question, collection_size)]
     if results.notes:
         blocks.append("  \n".join(f"*Note:* {escape(note)}" for note in results.notes))

@@ -6,25 +6,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from rag.chat.followup import Topic, resolve
-from rag.chat.render import Order, escape, format_answer
+from rag.chat.render import escape, format_answer
 from rag.documents.corpus import load_corpus
-from rag.documents.dates import bounds, validate_iso
-from rag.errors import DateError
+from rag.search.params import Mode, SortOrder, checked_range
+from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.search.results import Results
 
 log = logging.getLogger(__name__)
-
-MODES = ("hybrid", "semantic", "keyword")  # the retriever's search modes, first is the default
-DEFAULT_K = 10  # results per answer unless the reader changes the slider
-MAX_K = 50
-CONCURRENCY = 4  # searches served at once; the rest queue (2 cores: the encoder is the bottleneck)
 
 EXAMPLES = (
     "What did Zhou Enlai say about the test ban treaty?",
@@ -38,7 +33,7 @@ EXAMPLES = (
 class Searcher(Protocol):
     """What the chat needs from a retriever (`rag.Retriever` has it)."""
 
-    def search(self, question: str, k: int = DEFAULT_K, date_from: str | None = None, date_to: str | None = None,
+    def search(self, question: str, k: int = 10, date_from: str | None = None, date_to: str | None = None,
                sort: str = "relevance", mode: str = "hybrid") -> Results: ...
 
 
@@ -73,15 +68,6 @@ class Collection:
         )
 
 
-def checked_range(date_from: str | None, date_to: str | None) -> tuple[str | None, str | None]:
-    """The date controls as ISO partial dates (None when empty); DateError says what is wrong."""
-    start = validate_iso(date_from) if date_from and date_from.strip() else None
-    end = validate_iso(date_to) if date_to and date_to.strip() else None
-    if start and end and bounds(start)[0] > bounds(end)[1]:
-        raise DateError(f"the range starts ({start}) after it ends ({end})")
-    return start, end
-
-
 @dataclass(frozen=True)
 class Reply:
     """One chat turn: the user's message as shown (escaped; None for an empty question), the answer
@@ -95,34 +81,39 @@ class Reply:
 
 @dataclass
 class Chat:
-    """The chat's logic, free of Gradio: validate the controls, resolve follow-ups, search, format."""
+    """The chat's logic, free of Gradio: validate the controls, resolve follow-ups, search, format.
+
+    `settings` gives the number of results when a reply is asked for without one (`chat_k`)."""
 
     retriever: Searcher
     collection_size: int | None = None
+    settings: Settings = field(default_factory=Settings.from_env)
 
-    def search(self, question: str, k=DEFAULT_K, date_from: str | None = None, date_to: str | None = None,
-               sort: str = "relevance", mode: str = MODES[0]) -> Results:
-        """Search with the controls' values; ValueError (e.g. DateError) says what is wrong with them."""
+    def search(self, question: str, k, date_from: str | None = None, date_to: str | None = None,
+               sort: str | SortOrder = SortOrder.RELEVANCE, mode: str | Mode = Mode.HYBRID) -> Results:
+        """Search with the controls' values (blank dates are open ends); QueryError says what is wrong."""
         start, end = checked_range(date_from, date_to)
-        return self.retriever.search(question, k=int(k), date_from=start, date_to=end, sort=sort, mode=mode)
+        return self.retriever.search(question, k=k, date_from=start, date_to=end, sort=SortOrder(sort).value,
+                                     mode=Mode(mode).value)
 
     def reply(self, message: str | None, topic: Topic | None, date_from: str | None = None,
-              date_to: str | None = None, k=DEFAULT_K, order: str = Order.DATE.value,
-              mode: str = MODES[0]) -> Reply:
-        """Answer one message; never raises: bad input and failures become a plain message."""
+              date_to: str | None = None, k=None, order: str | SortOrder = SortOrder.DATE,
+              mode: str | Mode = Mode.HYBRID) -> Reply:
+        """Answer one message (k None: the chat's default); never raises: bad input and failures become a plain
+        message."""
         question = " ".join((message or "").split())
         if not question:
             return Reply(None, f"Please type a question first, for example: “{escape(EXAMPLES[0])}”", topic)
         shown = escape(question)
         try:
-            results = self.search(resolve(question, topic), k, date_from, date_to, Order.parse(order).value, mode)
-        except ValueError as exc:  # bad dates, order, mode or question: the message says what to change
+            order = SortOrder(order)
+            results = self.search(resolve(question, topic), self.settings.chat_k if k is None else k, date_from,
+                                  date_to, order, mode)
+        except ValueError as exc:  # bad dates, k, order, mode or question: the message says what to change
             return Reply(shown, f"**Could not search:** {escape(str(exc))}", topic)
         except Exception:
             log.exception("search failed for %r", question)
             return Reply(shown, "**Sorry, the search failed unexpectedly.** The error was logged on the "
                          "server; please try again or rephrase.", topic)
-        answer = format_answer(results, question, Order.parse(order), self.collection_size)
+        answer = format_answer(results, question, order, self.collection_size)
         return Reply(shown, answer, Topic(results.query, results.date_phrase), results)
-
-

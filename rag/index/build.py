@@ -18,24 +18,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.corpus import Corpus, load_corpus
-from rag.errors import RebuildError
-from rag.index.store import (
-    DEFAULT_INDEX_TYPE,
-    Index,
-    IndexUnavailable,
+from rag.errors import IndexUnavailable, RebuildError
+from rag.index.ann import DEFAULT_INDEX_TYPE
+from rag.index.manifest import (
+    Manifest,
     changes,
-    clean_leftovers,
     model_staleness,
     read_manifest,
     removed_titles,
     staleness,
-    writer_lock,
 )
+from rag.index.store import Index
+from rag.index.versions import clean_leftovers, writer_lock
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
 
+    from rag.documents.document import Document
     from rag.index.encoder import Encoder
 
 #: Test-only hook: seconds to sleep once the new version is fully written but not yet swapped in, so a
@@ -97,13 +99,13 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
         if not full:
             raise RebuildError(f"{exc}; pass --full to rebuild it from scratch") from None
         manifest = None
-    index_type = index_type or (manifest or {}).get("index_type") or DEFAULT_INDEX_TYPE
+    index_type = index_type or (manifest.index_type if manifest else DEFAULT_INDEX_TYPE)
     full_reason = _full_reason(manifest, settings.model, full)
-    diff = changes(manifest or {}, corpus.documents)
+    diff = changes(manifest, corpus.documents)
     report = Report(added=len(diff.added), changed=len(diff.changed), removed=len(diff.removed),
                     total=len(corpus), full_reason=full_reason)
-    if manifest is not None and index_type != manifest.get("index_type"):
-        report.retyped = f"{manifest.get('index_type')} -> {index_type}"
+    if manifest is not None and index_type != manifest.index_type:
+        report.retyped = f"{manifest.index_type} -> {index_type}"
     if full_reason is None and not diff and not report.retyped:
         report.up_to_date = True
         return report
@@ -116,9 +118,9 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
         old, to_embed = None, corpus.documents
     new_vectors = _embed(model_info.pop("encoder"), to_embed, progress)
     vectors = _assemble(corpus, old, to_embed, new_vectors, model_info["dimension"])
-    manifest = {**_provenance(settings, corpus, model_info), "index_type": index_type}
     try:
-        index = Index(corpus.documents, vectors, manifest)
+        index = Index.build(corpus.documents, vectors, _provenance(settings, corpus, model_info),
+                            index_type=index_type)
     except RuntimeError as exc:  # FAISS rejects the factory string or cannot train on this many vectors
         raise RebuildError(f"FAISS index type {index_type!r} cannot be built: {str(exc).splitlines()[0]}") from None
     try:
@@ -128,7 +130,7 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
     return report
 
 
-def _full_reason(manifest: dict | None, model: str, full: bool) -> str | None:
+def _full_reason(manifest: Manifest | None, model: str, full: bool) -> str | None:
     """Why everything must be embedded again, or None for an incremental rebuild."""
     if full:
         return "--full"
@@ -152,7 +154,7 @@ def _model_info(model: str, encoder: Encoder | None, old: Index | None, needed: 
 
     if not needed and old is not None:
         keep = ("model", "model_fingerprint", "model_files", "dimension")
-        return {**{k: old.manifest.get(k) for k in keep}, "encoder": None}
+        return {**{k: getattr(old.manifest, k) for k in keep}, "encoder": None}
     encoder = encoder or Encoder(model)
     try:
         dimension = encoder.dimension
@@ -181,23 +183,18 @@ def _assemble(corpus: Corpus, old: Index | None, embedded: list, new_vectors: np
     return vectors
 
 
-def _provenance(settings: Settings, corpus: Corpus, model_info: dict) -> dict:
-    """The manifest's descriptive fields (Index.save adds the structural ones)."""
+def _provenance(settings: Settings, corpus: Corpus, model_info: dict) -> Manifest:
+    """The manifest's descriptive fields (Index.build adds the structural ones)."""
     versions = {"python": sys.version.split()[0]}
     for name in _LIBRARIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {
-        "model": model_info["model"],
-        "model_fingerprint": model_info["model_fingerprint"],
-        "model_files": model_info["model_files"],
-        "embedded_text": "title + '. ' + summary (title alone when there is no summary)",
-        "corpus": {"folder": str(Path(settings.corpus_dir).resolve()), "files": [Path(f).name for f in corpus.files]},
-        "versions": versions,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    return Manifest(model=model_info["model"], model_fingerprint=model_info["model_fingerprint"],
+                    model_files=model_info["model_files"], corpus_folder=Path(settings.corpus_dir).resolve(),
+                    corpus_files=tuple(Path(f).name for f in corpus.files), versions=versions,
+                    built_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def _pause_before_swap() -> None:
@@ -206,6 +203,15 @@ def _pause_before_swap() -> None:
         print(f"pausing {seconds} s before swapping the new index in ({PAUSE_BEFORE_SWAP_ENV})", file=sys.stderr,
               flush=True)
         time.sleep(seconds)
+
+
+# --------------------------------------------------------------------------------------- in memory
+
+
+def in_memory(documents: Sequence[Document], encoder: Encoder, *, index_type: str | None = None) -> Index:
+    """An index over `documents` embedded by `encoder`, never written to disk (evaluation, tests, benchmarks)."""
+    vectors = encoder.encode([d.embedding_text for d in documents])
+    return Index.build(documents, vectors, model=encoder.name, index_type=index_type)
 
 
 # ------------------------------------------------------------------------------------------- check

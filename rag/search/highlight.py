@@ -7,31 +7,49 @@ alone decides when there are no vectors. Ties go to the earlier sentence.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from rag.documents.sentences import sentences
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy as np
 
-# A candidate sentence end: . ! or ? (maybe inside a closing quote) then space and a capital or opening quote.
-_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+(?=[A-Z\"“‘(])")
-# ...unless the text before it ends in an initial ("V. P.") or a short abbreviation ("c.", "No.", "Dr.").
-_NOT_AN_END = re.compile(r"(?:\b[A-Za-z]|\b(?:c|ca|No|Dr|Mr|Mrs|St|Gen|Col|vs|cf|e\.g|i\.e))\.$")
+    from rag.index.encoder import Encoder
 
 
-def sentences(summary: str | None) -> list[str]:
-    """A summary split into sentences (empty for no summary)."""
-    if not summary or not summary.strip():
-        return []
-    found: list[str] = []
-    for piece in _BREAK.split(summary.strip()):
-        if found and _NOT_AN_END.search(found[-1]):
-            found[-1] = f"{found[-1]} {piece}"
-        else:
-            found.append(piece)
-    return [part.strip() for part in found if part.strip()]
+class Highlighter:
+    """Each document's summary sentences (and their vectors, for corpora up to `vector_limit` documents),
+    and the choice of the one to show for a question."""
+
+    def __init__(self, summaries: Sequence[str | None], tokenize: Callable[[str], list[str]],
+                 encoder: Encoder | None = None, vector_limit: int = 0):
+        self._tokenize = tokenize
+        self._sentences = [sentences(summary) for summary in summaries]
+        self._vectors = self._embed(encoder) if encoder is not None and len(summaries) <= vector_limit else None
+
+    def best(self, row: int, terms: set[str], query_vector: np.ndarray | None = None) -> str | None:
+        """The sentence of row's summary closest to the question (its stemmed `terms` and vector)."""
+        vectors = None if self._vectors is None or query_vector is None else self._vectors[row]
+        return best_sentence(self._sentences[row], terms, self._tokenize, query_vector, vectors)
+
+    def first(self, row: int) -> str | None:
+        """The summary's first sentence (for hits found by date alone)."""
+        return (self._sentences[row] or [None])[0]
+
+    def _embed(self, encoder: Encoder) -> list[np.ndarray | None]:
+        """Vectors of every summary sentence, per document (one batch at load time)."""
+        flat = [part for parts in self._sentences for part in parts]
+        if not flat:
+            return [None] * len(self._sentences)
+        vectors = encoder.encode(flat, batch_size=64)
+        out, start = [], 0
+        for parts in self._sentences:
+            out.append(vectors[start:start + len(parts)] if parts else None)
+            start += len(parts)
+        return out
 
 
 def best_sentence(

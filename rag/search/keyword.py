@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
+from rag.settings import Settings
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -33,13 +35,11 @@ def keyword_text(doc: Document) -> str:
 class KeywordIndex:
     """BM25 over a fixed list of texts; rows are the texts' positions (the same rows as the vector index)."""
 
-    def __init__(self, texts: Sequence[str]):
+    def __init__(self, texts: Sequence[str], settings: Settings | None = None):
         import bm25s
 
-        # BM25+ (Lv & Zhai 2011) never lets a matching word score 0 in a long summary; with b=0.3 (summaries
-        # are short, their length says little) it measured best on eval/: keyword MRR@10 0.847 vs 0.826 for
-        # Lucene BM25 at the usual b=0.75. k1=1.5 is the usual default.
-        self._bm25 = bm25s.BM25(method="bm25+", k1=1.5, b=0.3)
+        settings = settings or Settings()  # its bm25_* fields say why BM25+ with b=0.3
+        self._bm25 = bm25s.BM25(method=settings.bm25_method, k1=settings.bm25_k1, b=settings.bm25_b)
         self._bm25.index(self.tokenize(list(texts)), show_progress=False)
         self.size = len(texts)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from rag.documents.dates import DateError, bounds, validate_iso
+from rag.documents.dates import bounds
 from rag.errors import QueryError
 
 if TYPE_CHECKING:
@@ -62,21 +62,23 @@ class Question:
 
 # ------------------------------------------------------------------------------------------- patterns
 
-_YEAR = r"(?:1[89]\d\d|20\d\d)"
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+#: A year, and a month name or abbreviation (with its optional dot), as regular expressions; the chat's
+#: follow-up detection uses the same ones.
+YEAR = r"(?:1[89]\d\d|20\d\d)"
+MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
           r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _DAY = r"(?:[0-3]?\d)(?:st|nd|rd|th)?"
 # A calendar date: `November 1963`, `Nov. 12, 1963`, `12 November 1963`, `November of 1963`, `1963-11-27`.
-_CALENDAR = (rf"(?:(?:{_DAY}\s+)?{_MONTH}(?:\s+{_DAY})?,?\s+(?:of\s+)?{_YEAR}"
-             rf"|{_YEAR}-[01]\d(?:-[0-3]\d)?)")
+_CALENDAR = (rf"(?:(?:{_DAY}\s+)?{MONTH}(?:\s+{_DAY})?,?\s+(?:of\s+)?{YEAR}"
+             rf"|{YEAR}-[01]\d(?:-[0-3]\d)?)")
 _QUALIFIER = r"(?:early|mid|middle|late|the\s+beginning\s+of|the\s+end\s+of|the\s+middle\s+of)"
 _SEASON = r"(?:spring|summer|autumn|fall|winter)"
 # One period: qualified or not, a calendar date, a season, a decade or a bare year.
 _PERIOD = (rf"(?:the\s+)?(?:(?P<q{{n}}>{_QUALIFIER})(?:\s*-\s*|\s+)(?:of\s+)?(?:the\s+)?)?"
-           rf"(?:(?P<s{{n}}>{_SEASON})\s+(?:of\s+)?(?P<sy{{n}}>{_YEAR})"
+           rf"(?:(?P<s{{n}}>{_SEASON})\s+(?:of\s+)?(?P<sy{{n}}>{YEAR})"
            rf"|(?P<d{{n}}>(?:1[89]|20)\d0s)"  # a decade: 1960s
            rf"|(?P<c{{n}}>{_CALENDAR})"
-           rf"|(?P<y{{n}}>{_YEAR}))")
+           rf"|(?P<y{{n}}>{YEAR}))")
 _RANGE_JOIN = r"(?:and|to|until|till|through|-|–|—)"
 
 
@@ -96,6 +98,7 @@ def understand(question: str) -> Question:
     """Split a question into its date range and the text to search; raises QueryError when nothing is left."""
     if not isinstance(question, str):
         raise QueryError(f"the question must be text, got {type(question).__name__}; {_EXAMPLE}")
+    _refuse_control_characters(question)
     notes: list[str] = []
     text = " ".join(question.split())
     if len(text) > MAX_QUESTION_CHARS:
@@ -139,6 +142,19 @@ def understand(question: str) -> Question:
         raise QueryError(f"the dates in the question exclude every day ({date_from} is after {date_to})")
     phrase = " … ".join(text[a:b].strip() for a, b in spans)
     return Question(question, _remove(text, spans), date_from, date_to, phrase, tuple(notes))
+
+
+# Tab, newline and carriage return are whitespace in a question; every other control character is refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _refuse_control_characters(question: str) -> None:
+    """QueryError naming the first control character (NUL, escape, ...) and its place: such text is pasted
+    binary or a broken client, and searching it would hide the mistake."""
+    found = _CONTROL.search(question)
+    if found:
+        raise QueryError(f"the question contains the control character U+{ord(found.group()):04X} at character "
+                         f"{found.start() + 1}: remove it and ask again")
 
 
 def _read_period(match: re.Match, n: int) -> Period:
@@ -250,17 +266,3 @@ def _remove(text: str, spans: list[tuple[int, int]]) -> str:
     rest = re.sub(r"\s+([,.;:?!])", r"\1", rest)
     rest = _DANGLING.sub("", rest.strip(" ,;:-–—"))
     return rest.strip(" ,;:-–—")
-
-
-def parse_date_param(value: str | dt.date | None, name: str) -> str | None:
-    """A `date_from`/`date_to` argument as an ISO partial date; QueryError names the parameter when unreadable."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    try:
-        return validate_iso(str(value))
-    except DateError as exc:
-        raise QueryError(f"{name}: {exc}") from None

@@ -14,6 +14,9 @@ ZHOU = Topic("Zhou Enlai test ban", "in 1963")
     ("how about before 1964", "Zhou Enlai test ban before 1964"),
     ("and the Romanians?", "Zhou Enlai test ban Romanians in 1963"),
     ("What of the Albanians in 1964?", "Zhou Enlai test ban Albanians in 1964"),
+    ("and Sept. 1964?", "Zhou Enlai test ban in Sept. 1964"),  # month names as the question parser reads them
+    ("what about the Poles in Nov. 1963?", "Zhou Enlai test ban Poles in Nov. 1963"),
+    ("what about the mayor?", "Zhou Enlai test ban mayor in 1963"),  # "may" inside a word is no month
 ])
 def test_followups_combine_with_previous_topic(question, expected):
     assert is_followup(question)

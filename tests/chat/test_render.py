@@ -10,19 +10,19 @@ import pytest
 from markdown_it import MarkdownIt
 
 from rag.chat.render import (
-    Order,
     citations_csv,
     citations_text,
     escape,
     format_answer,
     meter,
     number_by_date,
-    sentences,
     synthesis,
 )
 from rag.documents.corpus import load_corpus
 from rag.documents.dates import parse_printed, sort_key
 from rag.documents.document import Document
+from rag.documents.sentences import sentences
+from rag.search.params import SortOrder
 from rag.search.results import Hit, Results, Signal
 from rag.settings import Settings
 
@@ -66,7 +66,7 @@ def test_citations_are_numbered_and_listed_by_date(results):
 
 
 def test_relevance_order_keeps_date_numbers(results):
-    entries = entry_lines(format_answer(results, "test ban", Order.RELEVANCE))
+    entries = entry_lines(format_answer(results, "test ban", SortOrder.RELEVANCE))
     assert [n for n, _ in entries] == [2, 3, 1]  # best hit (Sept 1963) is [2], the least relevant [1]
 
 
@@ -168,6 +168,6 @@ def test_csv_neutralises_formulas(documents):
 
 
 def test_order_errors_list_valid_values():
-    assert Order.parse(" Relevance ") is Order.RELEVANCE
-    with pytest.raises(ValueError, match="valid values: date, relevance"):
-        Order.parse("newest")
+    assert SortOrder(" Relevance ") is SortOrder.RELEVANCE
+    with pytest.raises(ValueError, match="sort must be one of relevance, date"):
+        SortOrder("newest")

@@ -19,6 +19,7 @@ from conftest import ROOT
 
 from bench.synthetic import write_synthetic
 from rag.documents.corpus import load_corpus
+from rag.index import ann
 from rag.index.build import PAUSE_BEFORE_SWAP_ENV
 from rag.index.encoder import resolve_model
 from rag.index.store import MANIFEST, VECTORS, Index
@@ -119,7 +120,7 @@ def test_deleted_entry_leaves_the_index_without_loading_the_model(work):
     assert "torch" not in {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
     new = Index.load(work / "index")
     assert gone.id not in {d.id for d in new.documents} and len(new) == 19
-    assert all(new.documents[row].id != gone.id for row, _ in new.similar(old.vectors[1], 5))
+    assert all(new.documents[row].id != gone.id for row in new.search(old.vectors[1], min_similarity=-1, k=5)[0])
 
 
 @pytest.mark.slow
@@ -152,7 +153,7 @@ def test_check_names_what_is_stale_and_passes_when_fresh(work):
 def test_hnsw_index_type_is_recorded_without_reembedding(work):
     result = run(work, "--index-type", "HNSW32")
     assert result.returncode == 0 and result.stdout.startswith("FAISS index type Flat -> HNSW32: added 0")
-    assert Index.load(work / "index").manifest["index_type"] == "HNSW32"
+    assert Index.load(work / "index").manifest.index_type == "HNSW32"
     assert run(work).stdout.strip().endswith("nothing to do")  # the type is kept, not reset to Flat
 
 
@@ -176,7 +177,7 @@ def _assert_untouched(work: Path, old: Index) -> None:
     index = Index.load(work / "index")
     assert [d.id for d in index.documents] == [d.id for d in old.documents]
     assert [d.content_hash for d in index.documents] == [d.content_hash for d in old.documents]
-    assert index.manifest["count"] == len(index) == len(index.vectors) == index.faiss_index.ntotal
+    assert index.manifest.count == len(index) == len(index.vectors) == ann.size(index.ann)
     np.testing.assert_array_equal(index.vectors, old.vectors)
 
 
@@ -265,4 +266,4 @@ def test_corrupt_index_is_not_overwritten_unless_full(work):
 def test_bad_index_type_exits_2(work):
     result = run(work, "--index-type", "NoSuchThing99")
     assert result.returncode == 2 and "FAISS index type 'NoSuchThing99' cannot be built" in result.stderr
-    assert Index.load(work / "index").manifest["index_type"] == "Flat"
+    assert Index.load(work / "index").manifest.index_type == "Flat"

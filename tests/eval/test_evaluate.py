@@ -27,16 +27,14 @@ def test_the_held_out_split_shares_no_question_with_the_tune_split():
     assert not tune & heldout
 
 
-def test_constants_adapter_changes_the_ranking_and_restores_the_defaults(bundled_index, encoder):
-    from rag.search import retriever as module
+def test_the_grid_adapter_sets_the_constants(bundled_index, encoder):
+    from rag.search.retriever import Retriever
 
     question = "Soviet propaganda against China"
-    default = [hit.score for hit in module.Retriever(bundled_index, encoder).search(question)]
-    with evaluate.constants(bundled_index, encoder, rrf_k=60, keyword_weight=1.0, bm25_b=0.75) as tuned:
-        changed = [hit.score for hit in tuned.search(question)]
-    assert changed != default
-    after = [hit.score for hit in module.Retriever(bundled_index, encoder).search(question)]
-    assert after == default
+    default = [hit.score for hit in Retriever(bundled_index, encoder).search(question)]
+    tuned = evaluate.tuned_retriever(bundled_index, encoder, rrf_k=60, keyword_weight=1.0, bm25_b=0.75)
+    assert (tuned.settings.rrf_k, tuned.settings.keyword_weight, tuned.settings.bm25_b) == (60, 1.0, 0.75)
+    assert [hit.score for hit in tuned.search(question)] != default
 
 
 @pytest.mark.slow

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 
 import pytest
 
-from rag.search.question import MAX_QUESTION_CHARS, QueryError, parse_date_param, understand
+from rag.search.question import MAX_QUESTION_CHARS, QueryError, understand
 
 
 @pytest.mark.parametrize(
@@ -68,6 +68,26 @@ def test_a_very_long_question_is_shortened_with_a_note():
     assert asked.notes and "shortened" in asked.notes[0]
 
 
+def test_a_100_kb_question_is_cut_at_a_word_and_its_dates_still_read():
+    question = "Soviet propaganda in 1963 " + "x" * 100_000
+    asked = understand(question)
+    assert asked.query == "Soviet propaganda" and asked.date_from == asked.date_to == "1963"
+    assert asked.notes == (f"question shortened to its first 25 characters (limit {MAX_QUESTION_CHARS})",)
+
+
+@pytest.mark.parametrize(("question", "code", "place"), [
+    ("Zhou\x00Enlai", "U+0000", 5), ("\x1b[31mRomania", "U+001B", 1), ("Albania\x7f", "U+007F", 8),
+    ("test ban\x0c treaty", "U+000C", 9), ("x" * 200_000 + "\x00", "U+0000", 200_001),
+], ids=["nul", "escape", "delete", "form-feed", "nul-after-200k"])
+def test_control_characters_are_refused_saying_which_and_where(question, code, place):
+    with pytest.raises(QueryError, match=re.escape(f"control character {code} at character {place}:")):
+        understand(question)
+
+
+def test_tabs_and_newlines_are_whitespace():
+    assert understand("Zhou Enlai\tand the\r\ntest ban").query == "Zhou Enlai and the test ban"
+
+
 def test_contradictory_dates_in_the_question_are_refused():
     with pytest.raises(QueryError, match="exclude every day"):
         understand("Albania after 1965 and before 1963")
@@ -75,15 +95,3 @@ def test_contradictory_dates_in_the_question_are_refused():
 
 def test_non_latin_questions_pass_through():
     assert understand("中苏分裂").query == "中苏分裂"
-
-
-@pytest.mark.parametrize(("value", "iso"), [("1963", "1963"), ("1963-11", "1963-11"), (" 1963-11-27 ", "1963-11-27"),
-                                            (dt.date(1963, 11, 27), "1963-11-27"), (None, None)])
-def test_date_parameters_accept_partial_iso_and_dates(value, iso):
-    assert parse_date_param(value, "date_from") == iso
-
-
-@pytest.mark.parametrize("value", ["Nov 1963", "1963-13", "63", "1963-02-30"])
-def test_unreadable_date_parameters_name_the_parameter(value):
-    with pytest.raises(QueryError, match="^date_to: "):
-        parse_date_param(value, "date_to")

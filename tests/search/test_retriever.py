@@ -11,10 +11,12 @@ import pytest
 from conftest import ROOT
 
 from rag.documents.document import Document
-from rag.index.store import Index, IndexUnavailable
+from rag.errors import IndexUnavailable, StaleIndex
+from rag.index.store import Index
 from rag.search.question import QueryError
 from rag.search.results import Signal
-from rag.search.retriever import Mode, Retriever, SortOrder, StaleIndex, staleness
+from rag.search.retriever import Mode, Retriever, SortOrder
+from rag.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +98,7 @@ def test_a_named_collection_finds_its_documents(bundled_index, encoder):
     import numpy as np
 
     vectors = np.vstack([bundled_index.vectors, encoder.encode([d.embedding_text for d in extra])])
-    results = Retriever(Index(docs, vectors, {"model": encoder.name}), encoder).search(
+    results = Retriever(Index.build(docs, vectors, model=encoder.name), encoder).search(
         "documents in the Cuban missile crisis collection", k=3)
     assert {h.doc.collection for h in results.hits} == {"Cuban Missile Crisis"}
     assert any("names Cuban Missile Crisis" in note for note in results.notes)
@@ -120,8 +122,9 @@ def test_empty_questions_get_a_specific_error(retriever, question):
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"k": 0}, "k must be at least 1"), ({"k": -3}, "k must be at least 1"), ({"k": "5"}, "whole number"),
-    ({"k": True}, "whole number"), ({"date_from": "1964", "date_to": "1963"}, "after date_to"),
+    ({"k": 0}, "k must be a whole number from 1 to 1000, got 0"), ({"k": -3}, "from 1 to 1000"),
+    ({"k": "5"}, "whole number"), ({"k": True}, "whole number"), ({"k": None}, "got None"), ({"k": 2.5}, "got 2.5"),
+    ({"k": 10**9}, "from 1 to 1000, got 1000000000"), ({"date_from": "1964", "date_to": "1963"}, "after date_to"),
     ({"date_from": "last spring"}, "date_from: unreadable date"), ({"mode": "fuzzy"}, "hybrid, semantic, keyword"),
     ({"sort": "newest"}, "relevance, date"),
 ])
@@ -130,10 +133,28 @@ def test_bad_options_get_specific_errors(retriever, options, message):
         retriever.search("Soviet propaganda", **options)
 
 
-def test_enormous_k_is_capped_and_long_questions_shortened(retriever):
-    assert len(retriever.search("Sino-Soviet split", k=10**9)) == 20
+def test_the_largest_k_returns_every_match_and_long_questions_are_shortened(retriever):
+    assert len(retriever.search("Sino-Soviet split", k=1000)) == 20
     results = retriever.search("Soviet propaganda against China " * 5000)
     assert results and any("shortened" in note for note in results.notes)
+
+
+def test_control_characters_in_a_question_are_refused(retriever):
+    with pytest.raises(QueryError, match="U\\+0000 at character 7"):
+        retriever.search("Soviet\x00propaganda")
+
+
+def test_settings_tune_the_search(bundled_index, encoder, retriever):
+    strict = Retriever(bundled_index, encoder, Settings(min_similarity=0.9, max_k=5, chat_max_k=5, chat_k=5,
+                                                        sentence_vector_limit=0))
+    assert not strict.search("Soviet propaganda against China", k=5, mode="semantic")  # nothing is that close
+    with pytest.raises(QueryError, match="from 1 to 5"):
+        strict.search("Soviet propaganda", k=6)
+    question = "Soviet propaganda against China"
+    words_rule = Retriever(bundled_index, encoder, Settings(semantic_weight=0.01)).search(question, k=5)
+    keyword = [h.doc.id for h in retriever.search(question, k=5, mode="keyword")]
+    assert [h.doc.id for h in retriever.search(question, k=5)] != keyword  # by default meaning counts most
+    assert [h.doc.id for h in words_rule] == keyword
 
 
 def test_non_latin_questions_give_a_result_not_a_traceback(retriever):
@@ -203,7 +224,7 @@ def test_another_model_makes_the_index_stale(built_index, tmp_path):
 
 def test_a_fresh_index_has_no_staleness(built_index, bundled_corpus, encoder):
     index = Index.load(built_index)
-    assert staleness(index, bundled_corpus, encoder.name) == []
+    assert index.staleness(bundled_corpus, encoder.name) == []
 
 
 def test_load_can_rebuild_a_stale_index(built_index, tmp_path):

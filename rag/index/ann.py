@@ -1,0 +1,72 @@
+"""The one module that imports FAISS: build an inner-product index from a factory string, write and read it,
+and range-search it (optionally restricted to some rows). The rest of the code sees an opaque object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import faiss
+    import numpy as np
+
+DEFAULT_INDEX_TYPE = "Flat"  # exact inner product; a FAISS factory string such as "HNSW32" for large corpora
+
+
+def build(vectors: np.ndarray, index_type: str = DEFAULT_INDEX_TYPE) -> faiss.Index:
+    """A FAISS inner-product index over unit vectors, from a factory string ("Flat", "HNSW32", ...).
+    Raises RuntimeError when FAISS rejects the string or cannot train on these vectors."""
+    import faiss
+    import numpy as np
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = faiss.index_factory(int(vectors.shape[1]), index_type, faiss.METRIC_INNER_PRODUCT)
+    if not index.is_trained:
+        index.train(vectors)
+    index.add(vectors)
+    return index
+
+
+def serialize(index: faiss.Index) -> bytes:
+    """The index as bytes, for writing to `index.faiss`."""
+    import faiss
+
+    return faiss.serialize_index(index).tobytes()
+
+
+def read(path: Path) -> faiss.Index:
+    """An index written from `serialize`; RuntimeError when the file is not one."""
+    import faiss
+
+    return faiss.read_index(str(path))
+
+
+def size(index: faiss.Index) -> int:
+    """How many vectors the index holds."""
+    return int(index.ntotal)
+
+
+def dimension(index: faiss.Index) -> int:
+    return int(index.d)
+
+
+def is_exact(index: faiss.Index) -> bool:
+    """True for a brute-force (Flat) index, whose searches never miss a row."""
+    import faiss
+
+    return isinstance(index, faiss.IndexFlat)
+
+
+def range_search(index: faiss.Index, query: np.ndarray, min_similarity: float,
+                 rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose inner product with `query` (one unit vector) exceeds `min_similarity`, as (rows, scores)
+    in no particular order; `rows` (int64 ids) restricts the search through a FAISS ID selector."""
+    import faiss
+    import numpy as np
+
+    query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    params = None
+    if rows is not None:
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64)))
+    _, scores, ids = index.range_search(query, float(min_similarity), params=params)
+    return ids.astype(np.int64), scores.astype(np.float32)

@@ -1,0 +1,193 @@
+"""What an index folder says about itself (`manifest.json`), and whether it still matches a corpus and model.
+
+The manifest is plain JSON read without heavy imports, so `--check`, a no-op rebuild and the staleness
+guard cost milliseconds. It records the resolved corpus folder the index was built from, so an index can
+be checked (and rebuilt) against its own corpus rather than whatever the defaults say.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from rag.documents.document import Document
+from rag.errors import IndexUnavailable
+from rag.index.ann import DEFAULT_INDEX_TYPE
+
+MANIFEST = "manifest.json"
+DOCUMENTS = "documents.jsonl"
+METRIC = "inner_product"  # on unit vectors, i.e. cosine similarity
+FORMAT = 1  # manifest layout version
+EMBEDDED_TEXT = "title + '. ' + summary (title alone when there is no summary)"
+_SHOWN = 5  # documents named per kind of change in staleness reasons
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An index's provenance and structure. `documents` maps each id to its content hash, in row order;
+    `corpus_folder` is the resolved folder the index was built from (None for an index built in memory)."""
+
+    model: str | None = None
+    model_fingerprint: str | None = None
+    model_files: dict[str, list[int]] | None = None  # weight file -> [size, mtime_ns], see weights_signature
+    dimension: int = 0
+    index_type: str = DEFAULT_INDEX_TYPE
+    corpus_fingerprint: str = ""
+    documents: dict[str, str] = field(default_factory=dict)
+    corpus_folder: Path | None = None
+    corpus_files: tuple[str, ...] = ()
+    embedded_text: str = EMBEDDED_TEXT
+    versions: dict[str, str | None] = field(default_factory=dict)
+    built_at: str | None = None
+    format: int = FORMAT
+    metric: str = METRIC
+    normalized: str = "L2"
+
+    @property
+    def count(self) -> int:
+        return len(self.documents)
+
+    def to_json(self) -> dict:
+        """The manifest.json object (the corpus as {"folder", "files"}, plus the document count)."""
+        record = asdict(self)
+        folder, files = record.pop("corpus_folder"), record.pop("corpus_files")
+        record["corpus"] = {"folder": None if folder is None else str(folder), "files": list(files)}
+        record["count"] = self.count
+        return record
+
+    @classmethod
+    def from_json(cls, record: Mapping) -> Manifest:
+        """Read a manifest.json object; unknown keys are ignored, missing ones take their defaults.
+        Raises ValueError when the document list is missing or malformed."""
+        documents = record.get("documents")
+        if not isinstance(documents, dict):
+            raise ValueError(f"{MANIFEST} lacks the document list")
+        known = {f.name for f in fields(cls)} - {"corpus_folder", "corpus_files"}
+        values = {key: record[key] for key in known if record.get(key) is not None}
+        corpus = record.get("corpus") or {}
+        folder = corpus.get("folder") if isinstance(corpus, dict) else None
+        return cls(**values, corpus_folder=Path(folder) if folder else None,
+                   corpus_files=tuple(corpus.get("files") or ()) if isinstance(corpus, dict) else ())
+
+
+def read_manifest(path: Path) -> Manifest | None:
+    """The manifest of the index at `path` (plain JSON, no heavy imports), None when there is no index."""
+    file = Path(path) / MANIFEST
+    if not file.is_file():
+        return None
+    try:
+        return Manifest.from_json(json.loads(file.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise IndexUnavailable(f"index at {path} is unreadable ({MANIFEST}: {exc})") from None
+
+
+def rebuild_command(index_dir: Path, corpus_dir: Path | None = None, model: str | None = None, *,
+                    full: bool = False) -> str:
+    """The rebuild command for an index, ready to paste into a shell (every path quoted)."""
+    parts = ["python", "-m", "embeddings.rebuild"]
+    if full:
+        parts.append("--full")
+    if corpus_dir is not None:
+        parts += ["--corpus", str(corpus_dir)]
+    parts += ["--out", str(index_dir)]
+    if model is not None:
+        parts += ["--model", model]
+    return shlex.join(parts)
+
+
+# -------------------------------------------------------------------------------------------- freshness
+
+
+def corpus_fingerprint(documents: Sequence[Document]) -> str:
+    """sha256 over each document's id and content hash, independent of order: equal means same content."""
+    digest = hashlib.sha256()
+    for key in sorted(f"{d.id}:{d.content_hash}" for d in documents):
+        digest.update(key.encode() + b"\n")
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class Changes:
+    """How a corpus differs from what an index holds, by document."""
+
+    added: list[Document] = field(default_factory=list)
+    changed: list[Document] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # ids
+    unchanged: list[Document] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def changes(manifest: Manifest | None, documents: Sequence[Document]) -> Changes:
+    """Compare the corpus with the document hashes an index's manifest records (None: no index yet)."""
+    held = manifest.documents if manifest is not None else {}
+    result = Changes()
+    for doc in documents:
+        if doc.id not in held:
+            result.added.append(doc)
+        elif held[doc.id] != doc.content_hash:
+            result.changed.append(doc)
+        else:
+            result.unchanged.append(doc)
+    present = {d.id for d in documents}
+    result.removed = [i for i in held if i not in present]
+    return result
+
+
+def model_staleness(manifest: Manifest, model: str) -> list[str]:
+    """Reasons the index was not built with `model` as it is now on disk. Hashes the weights only when
+    their sizes or times differ from those recorded (never imports torch)."""
+    from rag.index.encoder import Encoder, weights_signature
+
+    if manifest.model != model:
+        return [f"model changed: index built with {manifest.model!r}, now {model!r}"]
+    if manifest.model_files is not None and weights_signature(model) == manifest.model_files:
+        return []
+    if Encoder(model).fingerprint != manifest.model_fingerprint:
+        return [f"model weights of {model!r} changed since the index was built"]
+    return []
+
+
+def staleness(manifest: Manifest, documents: Sequence[Document], model: str, *, index_type: str | None = None,
+              titles: dict[str, str] | None = None) -> list[str]:
+    """Why an index (by its manifest) does not match the corpus documents, model and index type; empty
+    when fresh. `titles` (id -> label) lets removed documents be named, not just counted."""
+    reasons = model_staleness(manifest, model)
+    if index_type is not None and index_type != manifest.index_type:
+        reasons.append(f"index type changed: built as {manifest.index_type!r}, asked for {index_type!r}")
+    if manifest.corpus_fingerprint == corpus_fingerprint(documents):
+        return reasons
+    diff = changes(manifest, documents)
+    titles = titles or {}
+    for kind, items in (("new in", [label(d) for d in diff.added]),
+                        ("changed in", [label(d) for d in diff.changed]),
+                        ("removed from", [titles.get(i, f"id {i}") for i in diff.removed])):
+        if items:
+            shown = "; ".join(items[:_SHOWN]) + (f"; and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+            reasons.append(f"{len(items)} document{'s' if len(items) != 1 else ''} {kind} the corpus: {shown}")
+    return reasons
+
+
+def label(doc: Document) -> str:
+    """A document as named in staleness reasons: its printed date and (shortened) title."""
+    title = doc.title if len(doc.title) <= 70 else doc.title[:67] + "..."
+    return f"{doc.date_text} {title!r}"
+
+
+def removed_titles(path: Path, ids: Sequence[str]) -> dict[str, str]:
+    """Labels of documents an index holds, for naming removed ones (reads only documents.jsonl)."""
+    wanted, found = set(ids), {}
+    try:
+        with (Path(path) / DOCUMENTS).open(encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line)
+                if record.get("id") in wanted:
+                    found[record["id"]] = label(Document.from_record(record))
+    except (OSError, ValueError, TypeError):
+        pass  # naming is a courtesy; the ids still say what was removed
+    return found

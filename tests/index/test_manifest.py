@@ -1,0 +1,114 @@
+"""The manifest: its JSON form, the rebuild command it names, and staleness against a corpus and model."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.documents.document import Document
+from rag.errors import IndexUnavailable
+from rag.index.encoder import Encoder
+from rag.index.manifest import (
+    MANIFEST,
+    Manifest,
+    changes,
+    corpus_fingerprint,
+    read_manifest,
+    rebuild_command,
+    staleness,
+)
+from rag.index.store import Index
+
+MODEL = "fake-model"  # not a folder: its fingerprint is a hash of the name, no weights needed
+
+
+def _docs(n: int) -> list[Document]:
+    return [Document.create(date=f"{1960 + i}", date_text=f"{1960 + i}", title=f"Title {i}",
+                            collection="C", summary=f"Summary {i}" if i % 3 else None) for i in range(n)]
+
+
+def _index(n: int) -> Index:
+    vectors = np.random.default_rng(0).normal(size=(n, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return Index.build(_docs(n), vectors, Manifest(model=MODEL, model_fingerprint=Encoder(MODEL).fingerprint))
+
+
+def _saved(tmp_path: Path, n: int) -> Index:
+    _index(n).save(tmp_path / "idx")
+    return Index.load(tmp_path / "idx")
+
+
+def test_manifest_round_trips_through_json_and_records_the_corpus_folder(tmp_path):
+    manifest = replace(_index(3).manifest, corpus_folder=tmp_path / "my pages", corpus_files=("a.txt",),
+                       built_at="2026-01-01T00:00:00+00:00")
+    record = json.loads(json.dumps(manifest.to_json()))
+    assert record["corpus"] == {"folder": str(tmp_path / "my pages"), "files": ["a.txt"]}
+    assert record["count"] == 3 and record["model"] == MODEL
+    assert Manifest.from_json(record) == manifest
+
+
+def test_old_manifests_and_unknown_keys_are_read(tmp_path):
+    record = {"model": MODEL, "documents": {"a": "1"}, "content_hashes": {"a": "1"}, "count": 1}
+    manifest = Manifest.from_json(record)
+    assert manifest.corpus_folder is None and manifest.index_type == "Flat" and manifest.count == 1
+
+
+def test_a_manifest_without_documents_is_unreadable(tmp_path):
+    (tmp_path / MANIFEST).write_text(json.dumps({"model": MODEL}))
+    with pytest.raises(IndexUnavailable, match="lacks the document list"):
+        read_manifest(tmp_path)
+    assert read_manifest(tmp_path / "nothing") is None
+
+
+def test_rebuild_command_quotes_paths_so_it_can_be_pasted(tmp_path):
+    command = rebuild_command(tmp_path / "my index", tmp_path / "my pages", "some model", full=True)
+    assert shlex.split(command) == ["python", "-m", "embeddings.rebuild", "--full", "--corpus",
+                                    str(tmp_path / "my pages"), "--out", str(tmp_path / "my index"),
+                                    "--model", "some model"]
+
+
+def test_corpus_fingerprint_ignores_order_and_sees_edits():
+    docs = _docs(5)
+    assert corpus_fingerprint(docs) == corpus_fingerprint(list(reversed(docs)))
+    edited = [docs[0].__class__(**{**docs[0].to_record(), "summary": "Corrected."}), *docs[1:]]
+    assert corpus_fingerprint(edited) != corpus_fingerprint(docs)
+
+
+def test_staleness_names_added_changed_and_removed_documents(tmp_path):
+    index = _saved(tmp_path, 5)
+    docs = index.documents
+    corrected = Document(**{**docs[1].to_record(), "summary": "Corrected summary."})
+    new = Document.create(date="1970", date_text="1970", title="A new record", collection="C")
+    corpus = [docs[0], corrected, docs[2], docs[3], new]
+    diff = changes(index.manifest, corpus)
+    assert ([d.id for d in diff.added], [d.id for d in diff.changed], diff.removed) == (
+        [new.id], [corrected.id], [docs[4].id])
+    reasons = index.staleness(corpus, MODEL)
+    assert reasons == [
+        "1 document new in the corpus: 1970 'A new record'",
+        "1 document changed in the corpus: 1961 'Title 1'",
+        "1 document removed from the corpus: 1964 'Title 4'",
+    ]
+    assert index.staleness(docs, MODEL) == []
+
+
+def test_staleness_names_a_model_change(tmp_path):
+    index = _saved(tmp_path, 3)
+    assert index.staleness(index.documents, "other-model") == [
+        "model changed: index built with 'fake-model', now 'other-model'"]
+    index.manifest = replace(index.manifest, model_fingerprint="0" * 16)
+    assert index.staleness(index.documents, MODEL) == [f"model weights of {MODEL!r} changed since the index was built"]
+
+
+def test_staleness_from_manifest_alone_notes_index_type(tmp_path):
+    index = _index(3)
+    index.save(tmp_path / "idx")
+    manifest = read_manifest(tmp_path / "idx")
+    assert staleness(manifest, index.documents, MODEL) == []
+    assert staleness(manifest, index.documents, MODEL, index_type="HNSW32") == [
+        "index type changed: built as 'Flat', asked for 'HNSW32'"]
