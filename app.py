@@ -30,6 +30,8 @@ from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import gradio as gr
     import uvicorn
 
@@ -44,13 +46,14 @@ index first when there is none; the page has an HTTP API at /search (see "Use vi
 """
 
 
-def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
-    """The whole page: chat, controls, timeline, exports, and the `/search` HTTP API."""
-    import gradio as gr
+def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
+    """The question box's submit handler over `chat`, writing each answer's citation files under `exports`.
 
-    collection = Collection.from_corpus(settings.corpus_dir)
-    chat = Chat(retriever, collection.size, settings)
-    exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
+    `respond(message, history, topic, date_from, date_to, k, order, mode)` returns the page's new
+    (history, topic, timeline, citations, txt file, csv file, question box); when nothing was searched
+    (empty question, bad filter) the timeline, citations and files are left as they were (`gr.skip()`).
+    """
+    import gradio as gr
 
     def respond(message, history, topic, date_from, date_to, k, order, mode):
         reply = chat.reply(message, topic, date_from, date_to, k, order, mode)
@@ -64,6 +67,19 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         frame = timeline_frame(reply.results)
         plot = gr.ScatterPlot(value=frame, x_lim=x_limits(frame))
         return history, reply.topic, plot, citations_text(reply.results), str(txt), str(csv), ""
+
+    return respond
+
+
+def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
+    """The whole page: chat, controls, timeline, exports, and the `/search` HTTP API."""
+    import gradio as gr
+
+    collection = Collection.from_corpus(settings.corpus_dir)
+    chat = Chat(retriever, collection.size, settings)
+    exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
+
+    respond = responder(chat, exports)
 
     def search(question: str, k: int = settings.chat_k, date_from: str = "", date_to: str = "",
                sort: str = "relevance", mode: str = "hybrid") -> list[dict]:

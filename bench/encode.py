@@ -22,13 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.served_app import percentile  # noqa: E402
 from bench.synthetic import write_synthetic  # noqa: E402
 from rag.documents.corpus import load_corpus  # noqa: E402
 from rag.index.encoder import Encoder, onnx_model_for  # noqa: E402
 from rag.index.onnx import OnnxEncoder  # noqa: E402
 from rag.settings import DEFAULT_MODEL  # noqa: E402
 
-QUESTION_FILES = ("questions.jsonl", "tune.jsonl")
+QUESTIONS = ROOT / "eval" / "tune.jsonl"
 
 FRESH_TORCH = """
 import torch; torch.set_num_threads({threads})
@@ -43,19 +44,13 @@ OnnxEncoder(onnx_model_for({model!r}), threads={threads}).encode(["How did Beiji
 
 
 def questions() -> list[str]:
-    """The eval questions (the first of eval/questions.jsonl, eval/tune.jsonl that exists)."""
-    for name in QUESTION_FILES:
-        path = ROOT / "eval" / name
-        if path.is_file():
-            lines = path.read_text(encoding="utf-8").splitlines()
-            return [json.loads(line)["question"] for line in lines if line.strip()]
-    raise SystemExit(f"no eval questions: none of {', '.join(QUESTION_FILES)} in {ROOT / 'eval'}")
+    """The eval questions of the tune split."""
+    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
 def per_question(encode, texts: list[str], repeats: int) -> tuple[float, float]:
     """p50 and p95 milliseconds of encoding one text at a time."""
-    import numpy as np
-
     for text in texts[:5]:
         encode([text])  # warm: first calls allocate
     times = []
@@ -64,8 +59,7 @@ def per_question(encode, texts: list[str], repeats: int) -> tuple[float, float]:
             start = time.perf_counter()
             encode([text])
             times.append(time.perf_counter() - start)
-    p50, p95 = np.percentile(np.array(times) * 1000, [50, 95])
-    return float(p50), float(p95)
+    return percentile(times, 0.5) * 1000, percentile(times, 0.95) * 1000
 
 
 def throughput(encode, texts: list[str]) -> float:

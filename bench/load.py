@@ -1,5 +1,5 @@
 """Load: 20 concurrent API clients on loopback for 60 s; prints requests served, errors and p50/p95.
-One command: `python bench/load.py [--clients 20] [--seconds 60] [--fake]`."""
+One command: `python bench/load.py [--clients 20] [--seconds 60]`."""
 
 from __future__ import annotations
 
@@ -36,11 +36,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--fake", action="store_true", help="serve the tests' keyword retriever, not the real one")
     args = parser.parse_args()
     latencies: list[float] = []
     errors: list[str] = []
-    with served_app(fake=args.fake) as (url, process, _):
+    with served_app() as (url, process, _):
         first_answer(url, process)
         stop_at = time.perf_counter() + args.seconds
         threads = [threading.Thread(target=client_loop, args=(url, stop_at, latencies, errors, n))
@@ -49,8 +48,7 @@ def main() -> None:
             thread.start()
         for thread in threads:
             thread.join(timeout=args.seconds + 120)
-    print(f"retriever: {'FAKE (tests/fake_retriever.py)' if args.fake else 'real'}; "
-          f"{args.clients} clients for {args.seconds:.0f} s on loopback")
+    print(f"{args.clients} clients for {args.seconds:.0f} s on loopback")
     print(f"served:    {len(latencies)} ({len(latencies) / args.seconds:.1f}/s)")
     print(f"errors:    {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     if latencies:

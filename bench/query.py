@@ -4,7 +4,7 @@
 
 Two corpora: the bundled one (embedded by the real model) and a synthetic one of `--size` documents whose
 vectors are random unit vectors and whose texts are drawn from the bundled corpus's words, so it builds in
-seconds. Questions are those of eval/questions.jsonl, always encoded by the real model.
+seconds. Questions are those of eval/tune.jsonl, always encoded by the real model.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
+
+from served_app import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 def percentiles(seconds: list[float]) -> tuple[float, float]:
     """p50 and p95 in milliseconds."""
-    ms = sorted(s * 1000 for s in seconds)
-    return statistics.median(ms), ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    return percentile(seconds, 0.5) * 1000, percentile(seconds, 0.95) * 1000
 
 
 def timed(fn, items: list) -> list[float]:
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.search.retriever import Retriever
     from rag.settings import Settings
 
-    with (ROOT / "eval" / "questions.jsonl").open(encoding="utf-8") as fh:
+    with (ROOT / "eval" / "tune.jsonl").open(encoding="utf-8") as fh:
         questions = [json.loads(line)["question"] for line in fh if line.strip()] * args.repeats
     encoder = Encoder(Settings.from_env().model)
     docs = load_corpus(ROOT / "corpus").documents

@@ -1,6 +1,5 @@
-"""Start `python app.py` on a free loopback port for a benchmark and stop it afterwards.
-
-`--fake` serves the tests' small keyword retriever instead (only while the real one is not available)."""
+"""Start `python app.py` on a free loopback port for a benchmark and stop it afterwards; the benchmarks'
+shared helpers (`free_port`, `percentile`) live here too, and the tests take `free_port` from here."""
 
 from __future__ import annotations
 
@@ -22,27 +21,20 @@ QUESTIONS = (
     "Chinese embassy cables in November 1963",
     "Soviet activities in Xinjiang",
 )
-_FAKE = (
-    "import sys; sys.path[:0] = [{root!r}, {tests!r}]; import app; "
-    "from fake_retriever import FakeRetriever; from rag.settings import Settings; "
-    "s = Settings.from_env(port={port}); app.launch(app.build_app(FakeRetriever.from_corpus(s.corpus_dir), s), s)"
-)
 
 
 def free_port() -> int:
+    """A port nothing listens on at 127.0.0.1 right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
-def served_app(fake: bool = False, extra_args: tuple[str, ...] = ()):
-    """Yield (url, process, start time) of a fresh server; the process is stopped on exit."""
+def served_app(extra_args: tuple[str, ...] = ()):
+    """Yield (url, process, start time) of a fresh `python app.py`; the process is stopped on exit."""
     port = free_port()
-    if fake:
-        command = [sys.executable, "-c", _FAKE.format(root=str(ROOT), tests=str(ROOT / "tests"), port=port)]
-    else:
-        command = [sys.executable, str(ROOT / "app.py"), "--port", str(port), *extra_args]
+    command = [sys.executable, str(ROOT / "app.py"), "--port", str(port), *extra_args]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

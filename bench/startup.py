@@ -1,5 +1,5 @@
 """Seconds from `python app.py` starting to the first answer served, then warm answer latency through
-the HTTP API (p50/p95). One command: `python bench/startup.py [--requests N] [--fake]`."""
+the HTTP API (p50/p95). One command: `python bench/startup.py [--requests N]`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from served_app import QUESTIONS, first_answer, percentile, served_app
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=100, help="warm requests to time (default 100)")
-    parser.add_argument("--fake", action="store_true", help="serve the tests' keyword retriever, not the real one")
     args = parser.parse_args()
-    with served_app(fake=args.fake) as (url, process, started):
+    with served_app() as (url, process, started):
         client = first_answer(url, process)
         startup = time.perf_counter() - started
         latencies = []
@@ -22,7 +21,6 @@ def main() -> None:
             t0 = time.perf_counter()
             client.predict(QUESTIONS[i % len(QUESTIONS)], api_name="/search")
             latencies.append(time.perf_counter() - t0)
-    print(f"retriever:              {'FAKE (tests/fake_retriever.py)' if args.fake else 'real'}")
     print(f"startup to 1st answer:  {startup:.2f} s")
     print(f"warm /search latency:   p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
           f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms over {len(latencies)} requests")

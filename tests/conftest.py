@@ -3,10 +3,11 @@ once from the bundled corpus, the retriever, and the chat server (expensive ones
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
-import socket
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -77,12 +78,6 @@ def retriever(bundled_index, encoder):
     return Retriever(bundled_index, encoder)
 
 
-@pytest.fixture(scope="session")
-def index_folder(built_index) -> Path:
-    """The bundled index as the rebuild script writes it, as `Retriever.load` reads it."""
-    return built_index
-
-
 # A document built to break out of the page: markup, scripts, links, images and LaTeX in every field
 # the chat shows. The browser test checks that each of them stays literal text.
 HOSTILE = {
@@ -96,10 +91,18 @@ HOSTILE = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def load_script(relative: str) -> ModuleType:
+    """A repository script that is not in a package (`eval/evaluate.py`, `bench/served_app.py`), by its path."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# A free loopback port: the benchmarks' helper, so the repository has one (tests may use any part of the
+# repository; nothing uses tests).
+free_port = load_script("bench/served_app.py").free_port
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,15 @@
-"""The chat's logic (Chat.reply) with a small retriever, the /search API through gradio_client against a
-running server, and `python app.py` end to end."""
+"""The chat's logic (Chat.reply) and its page handler (`respond`: history, exports, timeline) over the real
+retriever, the /search API through gradio_client against a running server, and `python app.py` end to end."""
 
 from __future__ import annotations
 
-import importlib.util
+import csv
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +85,64 @@ def test_header_describes_the_collection(chat_corpus):
     assert "April 03, 1963 to March, 1964" in header
 
 
+# --- the page's submit handler, called directly (no server, no browser) --------------------------------
+
+@pytest.fixture()
+def respond(chat, tmp_path):
+    return app.responder(chat, tmp_path)
+
+
+def test_respond_adds_the_exchange_and_writes_exports_and_timeline(respond, tmp_path):
+    earlier = [{"role": "user", "content": "Zhou Enlai"}, {"role": "assistant", "content": "Searched …"}]
+    history, topic, plot, citations, txt, csv_path, box = respond(
+        "Romanian Workers party", earlier, None, "", "", 4, "date", "hybrid")
+
+    assert history[:2] == earlier and len(earlier) == 2  # appended to a copy
+    assert history[2] == {"role": "user", "content": "Romanian Workers party"}
+    assert history[3]["role"] == "assistant" and history[3]["content"].startswith("Searched “Romanian Workers party”")
+    assert topic == Topic("Romanian Workers party") and box == ""
+
+    cited = citations.splitlines()
+    assert 1 <= len(cited) <= 4 and [line.split()[0] for line in cited] == [f"[{n}]" for n in range(1, len(cited) + 1)]
+    assert all(line.split()[0] in history[3]["content"] for line in cited)  # the answer cites the same numbers
+    assert Path(txt).read_text(encoding="utf-8") == citations and Path(txt).is_relative_to(tmp_path)
+    with Path(csv_path).open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [row["number"] for row in rows] == [str(n) for n in range(1, len(cited) + 1)]
+    assert [f"[{row['number']}] {row['citation']}" for row in rows] == cited
+
+    points = plot.value["data"]  # the timeline: one point per cited document
+    assert len(points) == len(cited)
+    assert plot.x_lim is not None and plot.x_lim[0] < plot.x_lim[1]
+
+
+def test_respond_follows_up_on_the_topic_it_returned(respond):
+    _, topic, *_ = respond("Romanian Workers party in 1963", [], None, "", "", 5, "date", "hybrid")
+    history, follow_topic, _, citations, *_ = respond("what about 1964?", [], topic, "", "", 5, "date", "hybrid")
+    assert "Follow-up understood as" in history[-1]["content"]
+    assert follow_topic.query == topic.query and citations
+
+
+@pytest.mark.parametrize(("message", "date_from", "said"), [
+    ("   ", "", "Please type a question first"),
+    ("Romania", "1963-13", "Could not search"),
+])
+def test_respond_without_a_search_leaves_timeline_and_exports_alone(respond, tmp_path, message, date_from, said):
+    earlier = [{"role": "assistant", "content": "Searched …"}]
+    history, topic, *rest, box = respond(message, earlier, Topic("Zhou Enlai"), date_from, "", 5, "date", "hybrid")
+    assert said in history[-1]["content"] and history[-1]["role"] == "assistant"
+    assert len(history) == (2 if not message.strip() else 3)  # an empty question is not shown as asked
+    assert topic == Topic("Zhou Enlai")  # the conversation goes on
+    assert rest == [gr_skip()] * 4 and box == ""
+    assert list(tmp_path.iterdir()) == []  # no export written
+
+
+def gr_skip():
+    import gradio as gr
+
+    return gr.skip()
+
+
 # --- HTTP API through gradio_client, against the real Gradio server ----------------------------------
 
 @pytest.fixture(scope="module")
@@ -133,9 +192,6 @@ def test_page_and_api_work_offline(chat_server):
 # --- python app.py, end to end (needs the rebuild script and the real retriever) ----------------------
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("embeddings.rebuild") is None
-                    or not hasattr(__import__("rag"), "Retriever"),
-                    reason="embeddings.rebuild / rag.Retriever not merged yet")
 def test_python_app_builds_index_then_serves(chat_corpus, tmp_path):
     from conftest import free_port
     from gradio_client import Client

@@ -1,23 +1,34 @@
 """End to end in headless Chromium (Playwright): ask, read the numbered citations, see the timeline,
-follow up, and check that hostile text stays text. Screenshots go to test-artifacts/."""
+follow up, and check that hostile text stays text. Screenshots go to test-artifacts/.
+
+Without Chromium or Playwright these tests are skipped loudly; with RAG_REQUIRE_BROWSER=1 (set by .ci/run)
+they fail instead, so CI cannot go green without having driven the browser."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 import warnings
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlparse
 
 import pytest
 
 from rag.documents.dates import parse_printed, sort_key
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 ENTRY = re.compile(r"^\[(\d+)\] (.+?) — ", re.MULTILINE)
 ANSWER_TIMEOUT_MS = 60_000
+#: Set (to 1) where the browser tests must run: a missing Chromium or Playwright is then a failure.
+REQUIRE = "RAG_REQUIRE_BROWSER"
+
+
+def browser_test(test):
+    """Mark a test as driving the real browser (slow; deselect with -m "not browser")."""
+    return pytest.mark.slow(pytest.mark.browser(test))
 
 
 def find_chromium() -> str | None:
@@ -28,14 +39,30 @@ def find_chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-@pytest.fixture(scope="module")
-def browser():
+def unavailable(reason: str) -> NoReturn:
+    """Skip, loudly, because the browser cannot run; fail instead when RAG_REQUIRE_BROWSER=1."""
+    if os.environ.get(REQUIRE, "") not in ("", "0"):
+        pytest.fail(f"{reason}; {REQUIRE}=1 requires the browser tests to run", pytrace=False)
+    warnings.warn(reason, stacklevel=2)
+    print(f"\n{'!' * 80}\n{reason}\n{'!' * 80}")
+    pytest.skip(reason)
+
+
+def chromium_and_playwright() -> str:
+    """Chromium's path, once Playwright is known to import; otherwise `unavailable`."""
     executable = find_chromium()
     if executable is None:
-        reason = "NO CHROMIUM FOUND: the browser tests did NOT run (install Debian's `chromium`)"
-        warnings.warn(reason, stacklevel=1)
-        print(f"\n{'!' * 80}\n{reason}\n{'!' * 80}")
-        pytest.skip(reason)
+        unavailable("NO CHROMIUM FOUND: the browser tests did NOT run (install Debian's `chromium`)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        unavailable(f"PLAYWRIGHT NOT IMPORTABLE ({exc}): the browser tests did NOT run (pip install playwright)")
+    return executable
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_and_playwright()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -80,6 +107,7 @@ def ask(page, question: str) -> str:
     return answers.last.inner_text()
 
 
+@browser_test
 def test_question_gives_numbered_citations_in_date_order_and_a_timeline(page):
     answer = ask(page, "Romanian Workers party and the Chinese Communist Party")
     assert answer.startswith("Searched “Romanian Workers party and the Chinese Communist Party”")
@@ -107,6 +135,7 @@ def test_question_gives_numbered_citations_in_date_order_and_a_timeline(page):
     assert page.errors == []
 
 
+@browser_test
 def test_followup_reuses_the_previous_topic(page):
     ask(page, "Romanian Workers party in 1963")
     answer = ask(page, "what about 1964?")
@@ -116,11 +145,13 @@ def test_followup_reuses_the_previous_topic(page):
     assert dates and all(date.startswith("1964") for date in dates)
 
 
+@browser_test
 def test_nothing_matched_is_said_plainly(page):
     answer = ask(page, "xylophone quantum zeppelin")
     assert "No document matched" in answer
 
 
+@browser_test
 def test_hostile_document_and_question_stay_text(page):
     hostile_question = "test ban <img src=x onerror=\"window.__pwned='question'\"> [x](javascript:alert(1))"
     answer = ask(page, hostile_question)
@@ -136,3 +167,19 @@ def test_hostile_document_and_question_stay_text(page):
     assert page.dialogs == [] and page.errors == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-hostile.png"), full_page=True)
+
+
+# --- the switch CI relies on (no browser needed) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["chromium", "playwright"])
+@pytest.mark.parametrize(("required", "outcome"), [("1", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_missing_browser_skips_or_fails_as_required(monkeypatch, missing, required, outcome):
+    monkeypatch.setenv(REQUIRE, required)
+    if missing == "chromium":
+        monkeypatch.setattr(sys.modules[__name__], "find_chromium", lambda: None)
+    else:
+        monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # makes the import raise ImportError
+    with pytest.raises(outcome, match="did NOT run"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chromium_and_playwright()

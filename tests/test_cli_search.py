@@ -21,8 +21,8 @@ def _run(*args, index=None):
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
 
-def test_json_output_has_the_documented_fields(index_folder):
-    done = _run("What did Zhou Enlai say about the test ban?", "--json", "--k", "3", index=index_folder)
+def test_json_output_has_the_documented_fields(built_index):
+    done = _run("What did Zhou Enlai say about the test ban?", "--json", "--k", "3", index=built_index)
     assert done.returncode == 0, done.stderr
     hits = json.loads(done.stdout)
     assert len(hits) == 3 and hits[0]["id"] == "de0495086098ec7e"
@@ -30,16 +30,16 @@ def test_json_output_has_the_documented_fields(index_folder):
         assert field in hits[0]
 
 
-def test_text_output_with_dates_and_sort(index_folder):
-    done = _run("Soviet propaganda", "--from", "1963-11", "--to", "1963", "--sort", "date", index=index_folder)
+def test_text_output_with_dates_and_sort(built_index):
+    done = _run("Soviet propaganda", "--from", "1963-11", "--to", "1963", "--sort", "date", index=built_index)
     assert done.returncode == 0, done.stderr
     assert "dates 1963-11..1963" in done.stdout and "Wilson Center Digital Archive." in done.stdout
 
 
-def test_queries_file_answers_each_line_as_json_lines(index_folder, tmp_path):
+def test_queries_file_answers_each_line_as_json_lines(built_index, tmp_path):
     questions = tmp_path / "questions.txt"
     questions.write_text("Zhou Enlai and the test ban\n\n???\nRomania in early 1964\n", encoding="utf-8")
-    done = _run("--queries", str(questions), "--mode", "keyword", index=index_folder)
+    done = _run("--queries", str(questions), "--mode", "keyword", index=built_index)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["question"] for line in lines] == ["Zhou Enlai and the test ban", "???", "Romania in early 1964"]
@@ -54,8 +54,8 @@ def test_queries_file_answers_each_line_as_json_lines(index_folder, tmp_path):
     (("Soviet propaganda", "--from", "yesterday"), "date_from: unreadable date"),
     (("   ",), "the question is empty"),
 ])
-def test_bad_input_is_one_line_and_exit_status_2(index_folder, args, message):
-    done = _run(*args, index=index_folder)
+def test_bad_input_is_one_line_and_exit_status_2(built_index, args, message):
+    done = _run(*args, index=built_index)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and message in done.stderr and "Traceback" not in done.stderr
 

@@ -74,11 +74,6 @@ def _to_iso(day: dt.date, precision: Precision) -> str:
     return day.isoformat()
 
 
-def precision_of(iso: str) -> Precision:
-    """The precision of an ISO partial date (`1964` → YEAR)."""
-    return {4: Precision.YEAR, 7: Precision.MONTH, 10: Precision.DAY}[len(validate_iso(iso))]
-
-
 def validate_iso(value: str) -> str:
     """Check an ISO partial date (`1963`, `1963-11`, `1963-11-27`) and return it unchanged."""
     match = _ISO_RE.match(value.strip()) if isinstance(value, str) else None

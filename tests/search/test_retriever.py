@@ -180,8 +180,8 @@ def test_one_retriever_serves_many_threads(retriever):
 # ----------------------------------------------------------------------------------- loading and staleness
 
 
-def test_load_reads_the_documented_folder_layout(index_folder):
-    retriever = Retriever.load(index_folder, corpus=ROOT / "corpus")
+def test_load_reads_the_documented_folder_layout(built_index):
+    retriever = Retriever.load(built_index, corpus=ROOT / "corpus")
     assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
 
 
