@@ -3,9 +3,14 @@ once from the bundled corpus, the retriever, and the chat server (expensive ones
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 from types import ModuleType
 
@@ -103,6 +108,29 @@ def load_script(relative: str) -> ModuleType:
 # A free loopback port: the benchmarks' helper, so the repository has one (tests may use any part of the
 # repository; nothing uses tests).
 free_port = load_script("bench/served_app.py").free_port
+
+
+@contextlib.contextmanager
+def app_process(*args: str, env: dict[str, str] | None = None, timeout: float = 300):
+    """`python app.py --port P *args` in a subprocess, yielded as its URL once the page answers; stopped on exit.
+    Fails with the app's output when it exits instead."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert server.poll() is None, server.stdout.read()
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

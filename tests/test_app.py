@@ -4,10 +4,6 @@ retriever, the /search API through gradio_client against a running server, and `
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -193,26 +189,11 @@ def test_page_and_api_work_offline(chat_server):
 
 @pytest.mark.slow
 def test_python_app_builds_index_then_serves(chat_corpus, tmp_path):
-    from conftest import free_port
+    from conftest import app_process
     from gradio_client import Client
 
-    port, index = free_port(), tmp_path / "index"
-    command = [sys.executable, "app.py", "--port", str(port), "--index", str(index), "--corpus", str(chat_corpus)]
-    env = {**os.environ, "PYTHONPATH": str(app.Path(app.__file__).parent)}
-    server = subprocess.Popen(command, cwd=app.Path(app.__file__).parent, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
-        assert server.poll() is None, server.stdout.read()
+    index = tmp_path / "index"
+    with app_process("--index", str(index), "--corpus", str(chat_corpus)) as url:
         assert (index / "manifest.json").exists()
-        hits = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("Zhou Enlai test ban", api_name="/search")
+        hits = Client(url, verbose=False).predict("Zhou Enlai test ban", api_name="/search")
         assert any("Zhou Enlai" in h["title"] for h in hits)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

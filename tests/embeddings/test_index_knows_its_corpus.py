@@ -10,12 +10,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEED_PAGE, free_port
+from conftest import ROOT, SEED_PAGE, app_process
 
 from rag.errors import StaleIndex
 from rag.index.manifest import read_manifest
@@ -99,23 +97,9 @@ def test_app_serves_an_index_by_its_path_alone_and_never_rebuilds_it_from_anothe
 
     corpus, index = built
     version_before = index.resolve()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "app.py", "--index", str(index), "--port", str(port)], cwd=ROOT,
-                              env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
-        assert server.poll() is None, server.stdout.read()
-        hits = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("Romania", 25, api_name="/search")
+    with app_process("--index", str(index), env=_env()) as url:
+        hits = Client(url, verbose=False).predict("Romania", 25, api_name="/search")
         assert _own_id(index) in {hit["id"] for hit in hits}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert read_manifest(index).corpus_folder == corpus.resolve()
     assert index.resolve() == version_before  # not rebuilt at all
 
