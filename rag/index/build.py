@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.corpus import Corpus, load_corpus
-from rag.documents.sentences import sentences
+from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable, RebuildError
 from rag.index.ann import DEFAULT_INDEX_TYPE
 from rag.index.keyword import KeywordIndex, keyword_text, params
@@ -76,9 +76,9 @@ class Report:
             prefix = f"FAISS index type {self.retyped}: "
         if self.refreshed and not self.full_reason:
             prefix += "; ".join(self.refreshed) + ": "
-        sentences = f"; {self.sentences} summary sentences embedded" if self.sentences else ""
+        embedded = f"; {self.sentences} summary sentences embedded" if self.sentences else ""
         return (f"{prefix}added {self.added}, changed {self.changed}, removed {self.removed}, "
-                f"total {self.total} in {self.seconds:.1f} s ({rate:.0f} docs/s){sentences}")
+                f"total {self.total} in {self.seconds:.1f} s ({rate:.0f} docs/s){embedded}")
 
 
 def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = None,
@@ -207,8 +207,6 @@ def _assemble(corpus: Corpus, old: Index | None, embedded: list, new_vectors: np
 def _sentences_to_embed(corpus: Corpus, old: Index | None, embedded: list) -> dict[str, list[str]]:
     """Summary sentences to embed, by document id: those of the `embedded` documents, or of every document
     when the old index has none, or had them split another way."""
-    from rag.documents.sentences import SPLITTER
-
     keep = old is not None and old.sentences is not None and old.sentences.splitter == SPLITTER
     return {d.id: sentences(d.summary) for d in (embedded if keep else corpus.documents)}
 

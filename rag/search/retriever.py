@@ -82,11 +82,12 @@ class Retriever:
              check: bool = True, rebuild: bool = False) -> Retriever:
         """Open an index folder (default: the configured `embeddings/index/`) and load the model.
 
-        With `check`, an index that no longer matches its corpus or the model raises `StaleIndex` naming
-        the rebuild command. The corpus is the folder the index was built from (recorded in its manifest);
-        `corpus` overrides it; a recorded folder that no longer exists is not checked (said in every
-        `Results.notes` and logged). With `rebuild`, a missing or stale index is first rebuilt, in this
-        process, from that same corpus.
+        With `check`, an index that no longer matches its corpus or the model, or lacks up-to-date sentence
+        vectors or BM25 index for the settings, raises `StaleIndex` naming the rebuild command. Nothing is
+        embedded or indexed here: both come from the index folder. The corpus is the folder the index was
+        built from (recorded in its manifest); `corpus` overrides it; a recorded folder that no longer exists
+        is not checked (said in every `Results.notes` and logged). With `rebuild`, a missing or stale index is
+        first rebuilt, in this process, from that same corpus.
         """
         from rag.index.encoder import Encoder
         from rag.index.manifest import read_manifest, rebuild_command
