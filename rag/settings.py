@@ -54,9 +54,6 @@ class Settings:
     bm25_method: str = "bm25+"
     bm25_k1: float = 1.5
     bm25_b: float = 0.3
-    #: Summaries' sentences are embedded at load time (for highlights) only up to this many documents; above
-    #: it, highlights are chosen by shared words alone.
-    sentence_vector_limit: int = 5_000
     #: The largest k a search accepts (Python and HTTP APIs, CLI); a larger k is an error, not a silent cap.
     max_k: int = 1000
 
@@ -95,8 +92,8 @@ class Settings:
 ENV_VARS = {spec.name: f"RAG_{spec.name.upper()}" for spec in fields(Settings)}
 
 _PATHS = ("corpus_dir", "index_dir")
-_WHOLE = {"port": 0, "rrf_k": 0, "fusion_depth": 1, "sentence_vector_limit": 0, "max_k": 1, "chat_k": 1,
-          "chat_max_k": 1, "concurrency": 1}  # whole-number settings and their least allowed value
+_WHOLE = {"port": 0, "rrf_k": 0, "fusion_depth": 1, "max_k": 1, "chat_k": 1, "chat_max_k": 1,
+          "concurrency": 1}  # whole-number settings and their least allowed value
 _REAL = ("semantic_weight", "keyword_weight", "min_similarity", "bm25_k1", "bm25_b")
 
 

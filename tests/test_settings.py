@@ -35,7 +35,7 @@ def test_bad_port_is_explained():
 def test_search_and_chat_defaults_are_the_measured_ones():
     s = Settings()
     assert (s.rrf_k, s.semantic_weight, s.keyword_weight, s.min_similarity, s.fusion_depth) == (2, 1.0, 0.7, 0.2, 200)
-    assert (s.bm25_method, s.bm25_k1, s.bm25_b, s.sentence_vector_limit) == ("bm25+", 1.5, 0.3, 5000)
+    assert (s.bm25_method, s.bm25_k1, s.bm25_b) == ("bm25+", 1.5, 0.3)
     assert (s.chat_k, s.chat_max_k, s.concurrency, s.max_k) == (10, 50, 4, 1000)
     assert s.weights == {"semantic": 1.0, "keyword": 0.7}
 
@@ -43,11 +43,11 @@ def test_search_and_chat_defaults_are_the_measured_ones():
 def test_every_setting_has_its_environment_variable():
     env = {"RAG_RRF_K": "60", "RAG_SEMANTIC_WEIGHT": "0.5", "RAG_KEYWORD_WEIGHT": "1", "RAG_MIN_SIMILARITY": "0.3",
            "RAG_FUSION_DEPTH": "50", "RAG_BM25_METHOD": "Lucene", "RAG_BM25_K1": "1.2", "RAG_BM25_B": "0.75",
-           "RAG_SENTENCE_VECTOR_LIMIT": "0", "RAG_MAX_K": "100", "RAG_CHAT_K": "5", "RAG_CHAT_MAX_K": "20",
+           "RAG_MAX_K": "100", "RAG_CHAT_K": "5", "RAG_CHAT_MAX_K": "20",
            "RAG_CONCURRENCY": "2", "RAG_HOST": "0.0.0.0"}
     s = Settings.from_env(env)
     assert (s.rrf_k, s.semantic_weight, s.keyword_weight, s.min_similarity, s.fusion_depth) == (60, 0.5, 1.0, 0.3, 50)
-    assert (s.bm25_method, s.bm25_k1, s.bm25_b, s.sentence_vector_limit) == ("lucene", 1.2, 0.75, 0)
+    assert (s.bm25_method, s.bm25_k1, s.bm25_b) == ("lucene", 1.2, 0.75)
     assert (s.max_k, s.chat_k, s.chat_max_k, s.concurrency, s.host) == (100, 5, 20, 2, "0.0.0.0")
 
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 
+#: Recorded with an index's sentence vectors: bump it when the splitting changes, so the next rebuild embeds
+#: the summaries' sentences again (and until then the staleness check says so).
+SPLITTER = "rag.documents.sentences v1"
+
 # A candidate sentence end: . ! or ? (maybe inside a closing quote) then space and a capital or opening quote.
 _BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+(?=[A-Z\"“‘(])")
 # ...unless the text before it ends in an initial ("V. P.") or a short abbreviation ("c.", "No.", "Dr.").

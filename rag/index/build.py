@@ -1,8 +1,10 @@
 """Bring an index folder up to date with a corpus and a model: incremental, crash-safe, with progress.
 
-Only new or changed documents are embedded; removed ones leave the index; another model (name or weights)
-re-embeds everything. When nothing changed it says so without loading the model (no torch). The command line
-around it is `embeddings/rebuild.py`.
+Only new or changed documents are embedded, and only their summaries' sentences; removed ones leave the
+index; another model (name or weights) re-embeds everything. The BM25 index is rebuilt from all documents
+whenever they changed (cheap: no model). An index lacking sentence vectors or a BM25 index, or with another
+sentence splitter or BM25 settings, gets them without re-embedding documents. When nothing changed it says so
+without loading the model (no torch). The command line around it is `embeddings/rebuild.py`.
 """
 
 from __future__ import annotations
@@ -11,24 +13,27 @@ import os
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.corpus import Corpus, load_corpus
+from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable, RebuildError
 from rag.index.ann import DEFAULT_INDEX_TYPE
+from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.manifest import (
     Manifest,
     changes,
     model_staleness,
+    parts_staleness,
     read_manifest,
     removed_titles,
     staleness,
 )
-from rag.index.store import Index
+from rag.index.store import Index, SentenceVectors
 from rag.index.versions import clean_leftovers, writer_lock
 from rag.settings import Settings
 
@@ -58,6 +63,8 @@ class Report:
     seconds: float = 0.0
     full_reason: str | None = None  # why everything was re-embedded, when it was
     retyped: str | None = None  # "Flat -> HNSW32" when only the FAISS index type changed
+    refreshed: list[str] = field(default_factory=list)  # why sentence vectors or BM25 were (re)made
+    sentences: int = 0  # summary sentences embedded
     up_to_date: bool = False
 
     def line(self, out: Path) -> str:
@@ -67,8 +74,11 @@ class Report:
         prefix = f"full rebuild ({self.full_reason}): " if self.full_reason else ""
         if self.retyped and not self.full_reason:
             prefix = f"FAISS index type {self.retyped}: "
+        if self.refreshed and not self.full_reason:
+            prefix += "; ".join(self.refreshed) + ": "
+        embedded = f"; {self.sentences} summary sentences embedded" if self.sentences else ""
         return (f"{prefix}added {self.added}, changed {self.changed}, removed {self.removed}, "
-                f"total {self.total} in {self.seconds:.1f} s ({rate:.0f} docs/s)")
+                f"total {self.total} in {self.seconds:.1f} s ({rate:.0f} docs/s){embedded}")
 
 
 def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = None,
@@ -106,21 +116,32 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
                     total=len(corpus), full_reason=full_reason)
     if manifest is not None and index_type != manifest.index_type:
         report.retyped = f"{manifest.index_type} -> {index_type}"
-    if full_reason is None and not diff and not report.retyped:
+    bm25 = params(settings)
+    if manifest is not None and full_reason is None:
+        report.refreshed = parts_staleness(manifest, bm25)
+    if full_reason is None and not diff and not report.retyped and not report.refreshed:
         report.up_to_date = True
         return report
 
     old = None if full_reason else _load_old(out)
     to_embed = corpus.documents if full_reason else diff.added + diff.changed
-    model_info = _model_info(settings.model, encoder, old, bool(to_embed))
-    if old is not None and to_embed and model_info["dimension"] != old.dimension:
+    split = _sentences_to_embed(corpus, old, to_embed)
+    model_info = _model_info(settings.model, encoder, old, bool(to_embed) or any(split.values()))
+    if old is not None and model_info["encoder"] is not None and model_info["dimension"] != old.dimension:
         report.full_reason = f"dimension changed from {old.dimension} to {model_info['dimension']}"
         old, to_embed = None, corpus.documents
-    new_vectors = _embed(model_info.pop("encoder"), to_embed, progress)
+        split = _sentences_to_embed(corpus, old, to_embed)
+    encoder = model_info.pop("encoder")
+    new_vectors = _embed(encoder, to_embed, progress)
     vectors = _assemble(corpus, old, to_embed, new_vectors, model_info["dimension"])
+    sentence_vectors = _assemble_sentences(corpus, old, split, encoder, model_info["dimension"], progress)
+    report.sentences = sum(len(parts) for parts in split.values())
+    reuse_bm25 = old is not None and old.keyword is not None and not diff and old.keyword.params == bm25
+    keyword = old.keyword if reuse_bm25 else KeywordIndex.build([keyword_text(d) for d in corpus.documents],
+                                                                settings)
     try:
         index = Index.build(corpus.documents, vectors, _provenance(settings, corpus, model_info),
-                            index_type=index_type)
+                            index_type=index_type, sentences=sentence_vectors, keyword=keyword)
     except RuntimeError as exc:  # FAISS rejects the factory string or cannot train on this many vectors
         raise RebuildError(f"FAISS index type {index_type!r} cannot be built: {str(exc).splitlines()[0]}") from None
     try:
@@ -180,6 +201,31 @@ def _assemble(corpus: Corpus, old: Index | None, embedded: list, new_vectors: np
     return vectors
 
 
+def _sentences_to_embed(corpus: Corpus, old: Index | None, embedded: list) -> dict[str, list[str]]:
+    """Summary sentences to embed, by document id: those of the `embedded` documents, or of every document
+    when the old index has none, or had them split another way."""
+    keep = old is not None and old.sentences is not None and old.sentences.splitter == SPLITTER
+    return {d.id: sentences(d.summary) for d in (embedded if keep else corpus.documents)}
+
+
+def _assemble_sentences(corpus: Corpus, old: Index | None, split: dict[str, list[str]], encoder: Encoder | None,
+                        dimension: int, progress: bool) -> SentenceVectors:
+    """Sentence vectors in corpus order: fresh embeddings for the documents in `split`, the old index's for
+    the rest (one encoder call for all fresh sentences)."""
+    import numpy as np
+
+    flat = [part for parts in split.values() for part in parts]
+    fresh = encoder.encode(flat, progress=progress) if flat else np.zeros((0, dimension), dtype=np.float32)
+    starts, start = {}, 0
+    for doc_id, parts in split.items():
+        starts[doc_id], start = start, start + len(parts)
+    old_rows = {d.id: i for i, d in enumerate(old.documents)} if old is not None else {}
+    chunks = [fresh[starts[d.id]:starts[d.id] + len(split[d.id])] if d.id in split
+              else old.sentence_vectors(old_rows[d.id]) for d in corpus.documents]
+    vectors = np.concatenate(chunks) if chunks else np.zeros((0, dimension), dtype=np.float32)
+    return SentenceVectors.assemble([len(chunk) for chunk in chunks], vectors)
+
+
 def _provenance(settings: Settings, corpus: Corpus, model_info: dict) -> Manifest:
     """The manifest's descriptive fields (Index.build adds the structural ones)."""
     versions = {"python": sys.version.split()[0]}
@@ -205,10 +251,15 @@ def _pause_before_swap() -> None:
 # --------------------------------------------------------------------------------------- in memory
 
 
-def in_memory(documents: Sequence[Document], encoder: Encoder, *, index_type: str | None = None) -> Index:
-    """An index over `documents` embedded by `encoder`, never written to disk (evaluation, tests, benchmarks)."""
+def in_memory(documents: Sequence[Document], encoder: Encoder, *, index_type: str | None = None,
+              settings: Settings | None = None) -> Index:
+    """An index over `documents` embedded by `encoder`, never written to disk (evaluation, tests, benchmarks):
+    the same vectors, sentence vectors and BM25 index (`settings`' parameters, default from the environment)
+    as the rebuild writes."""
     vectors = encoder.encode([d.embedding_text for d in documents])
-    return Index.build(documents, vectors, model=encoder.name, index_type=index_type)
+    keyword = KeywordIndex.build([keyword_text(d) for d in documents], settings or Settings.from_env())
+    return Index.build(documents, vectors, model=encoder.name, index_type=index_type,
+                       sentences=SentenceVectors.embed(documents, encoder), keyword=keyword)
 
 
 # ------------------------------------------------------------------------------------------- check
@@ -224,7 +275,8 @@ def check(settings: Settings, index_type: str | None = None) -> list[str]:
         return [f"no index at {out}"]
     diff = changes(manifest, corpus.documents)
     titles = removed_titles(out, diff.removed) if diff.removed else None
-    reasons = staleness(manifest, corpus.documents, settings.model, index_type=index_type, titles=titles)
+    reasons = staleness(manifest, corpus.documents, settings.model, index_type=index_type, titles=titles,
+                        bm25=params(settings))
     if not reasons:
         Index.load(out)
     return reasons

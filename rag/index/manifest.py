@@ -15,13 +15,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from rag.documents.document import Document
+from rag.documents.sentences import SPLITTER
 from rag.errors import IndexUnavailable
 from rag.index.ann import DEFAULT_INDEX_TYPE
 
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
 METRIC = "inner_product"  # on unit vectors, i.e. cosine similarity
-FORMAT = 1  # manifest layout version
+FORMAT = 2  # manifest layout version; 2 adds sentence vectors and the saved BM25 index (1 still loads)
 EMBEDDED_TEXT = "title + '. ' + summary (title alone when there is no summary)"
 _SHOWN = 5  # documents named per kind of change in staleness reasons
 
@@ -41,6 +42,10 @@ class Manifest:
     corpus_folder: Path | None = None
     corpus_files: tuple[str, ...] = ()
     embedded_text: str = EMBEDDED_TEXT
+    #: {"splitter", "count", "dtype"} of the stored summary sentence vectors; None when the index has none
+    sentences: dict | None = None
+    #: the BM25 parameters of the saved keyword index (`rag.index.keyword.params`); None when it has none
+    bm25: dict | None = None
     versions: dict[str, str | None] = field(default_factory=dict)
     built_at: str | None = None
     format: int = FORMAT
@@ -153,11 +158,35 @@ def model_staleness(manifest: Manifest, model: str) -> list[str]:
     return []
 
 
+def parts_staleness(manifest: Manifest, bm25: Mapping) -> list[str]:
+    """Reasons the index lacks, or holds outdated, sentence vectors or BM25 index for the BM25 parameters
+    `bm25` (`rag.index.keyword.params`). A rebuild refreshes them without embedding any document again."""
+    reasons = []
+    if manifest.sentences is None:
+        reasons.append("the index has no summary sentence vectors (built before the rebuild stored them)")
+    elif manifest.sentences.get("splitter") != SPLITTER:
+        reasons.append(f"summary sentences were split by {manifest.sentences.get('splitter')!r}, now {SPLITTER!r}")
+    if manifest.bm25 is None:
+        reasons.append("the index has no saved BM25 keyword index (built before the rebuild stored it)")
+    elif dict(manifest.bm25) != dict(bm25):
+        built, asked = _bm25_words(manifest.bm25), _bm25_words(bm25)
+        reasons.append(f"BM25 settings changed: built with {built}, now {asked}")
+    return reasons
+
+
+def _bm25_words(bm25: Mapping) -> str:
+    return " ".join(f"{key}={bm25.get(key)}" for key in ("method", "k1", "b")) + (
+        f" ({bm25.get('tokenizer')})" if bm25.get("tokenizer") else "")
+
+
 def staleness(manifest: Manifest, documents: Sequence[Document], model: str, *, index_type: str | None = None,
-              titles: dict[str, str] | None = None) -> list[str]:
+              titles: dict[str, str] | None = None, bm25: Mapping | None = None) -> list[str]:
     """Why an index (by its manifest) does not match the corpus documents, model and index type; empty
-    when fresh. `titles` (id -> label) lets removed documents be named, not just counted."""
+    when fresh. `titles` (id -> label) lets removed documents be named, not just counted. With `bm25`
+    (the BM25 parameters asked for), lacking or outdated sentence vectors or BM25 index are stale too."""
     reasons = model_staleness(manifest, model)
+    if bm25 is not None:
+        reasons += parts_staleness(manifest, bm25)
     if index_type is not None and index_type != manifest.index_type:
         reasons.append(f"index type changed: built as {manifest.index_type!r}, asked for {index_type!r}")
     if manifest.corpus_fingerprint == corpus_fingerprint(documents):

@@ -1,14 +1,22 @@
-"""The built index: documents, their unit vectors and an ANN index over them, saved as one folder.
+"""The built index: documents, their unit vectors and an ANN index over them, the vectors of their summaries'
+sentences and a BM25 keyword index, saved as one folder.
 
 Folder layout (nothing in it is ever unpickled)::
 
-    manifest.json     see `rag.index.manifest.Manifest`: model, weights fingerprint, dimension, FAISS index
-                      type, corpus folder and fingerprint, each document's content hash, versions, time built
-    documents.jsonl   one document per line, in vector row order
-    vectors.npy       float32 (n, dimension), unit rows; kept so incremental rebuilds reuse embeddings
-    index.faiss       the FAISS index over those rows (row number = FAISS id), see `rag.index.ann`
+    manifest.json          see `rag.index.manifest.Manifest`: model, weights fingerprint, dimension, FAISS index
+                           type, corpus folder and fingerprint, each document's content hash, sentence splitter,
+                           BM25 parameters, versions, time built
+    documents.jsonl        one document per line, in vector row order
+    vectors.npy            float32 (n, dimension), unit rows; kept so incremental rebuilds reuse embeddings
+    index.faiss            the FAISS index over those rows (row number = FAISS id), see `rag.index.ann`
+    sentences.npy          float32 (total sentences, dimension), unit rows: every summary's sentences in row order
+    sentence_offsets.npy   int64 (n + 1): row r's sentence vectors are sentences[offsets[r]:offsets[r + 1]]
+    bm25/                  the BM25 index (`bm25s` files: score matrix, vocabulary, parameters), see
+                           `rag.index.keyword`
 
-Saving is crash safe: the folder is published as a new version behind a symlink (`rag.index.versions`).
+The sentence files and bm25/ are memory-mapped when loaded. An index written before they existed (manifest
+format 1) still loads, without them. Saving is crash safe: the folder is published as a new version behind a
+symlink (`rag.index.versions`).
 """
 
 from __future__ import annotations
@@ -21,9 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.document import Document
+from rag.documents.sentences import SPLITTER
+from rag.documents.sentences import sentences as split_sentences
 from rag.errors import IndexUnavailable
 from rag.index import ann
 from rag.index.ann import DEFAULT_INDEX_TYPE
+from rag.index.keyword import KeywordIndex
 from rag.index.manifest import (
     DOCUMENTS,
     FORMAT,
@@ -35,7 +46,7 @@ from rag.index.manifest import (
     rebuild_command,
     staleness,
 )
-from rag.index.versions import publish
+from rag.index.versions import fsync_dir, publish
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,16 +55,61 @@ if TYPE_CHECKING:
 
 VECTORS = "vectors.npy"
 FAISS_INDEX = "index.faiss"
+SENTENCES = "sentences.npy"
+SENTENCE_OFFSETS = "sentence_offsets.npy"
+BM25 = "bm25"
 #: A row restriction of at most this many rows on an approximate index (HNSW, IVF) is scanned exactly over
 #: the stored vectors: FAISS's ID selector on HNSW walks the graph through disallowed nodes and misses
 #: allowed ones (3 of 11 in tests/index). 20 000 rows x 384 dimensions is a few milliseconds of numpy.
 EXACT_SCAN_ROWS = 20_000
 
-__all__ = ["DEFAULT_INDEX_TYPE", "DOCUMENTS", "FAISS_INDEX", "MANIFEST", "VECTORS", "Index", "IndexUnavailable"]
+__all__ = ["BM25", "DEFAULT_INDEX_TYPE", "DOCUMENTS", "FAISS_INDEX", "MANIFEST", "SENTENCES", "SENTENCE_OFFSETS",
+           "VECTORS", "Index", "IndexUnavailable", "SentenceVectors"]
 
 
 class _Swapped(Exception):
     """The index path was pointed at a new version while it was being read."""
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """Unit vectors of every document's summary sentences (split by `splitter`), concatenated in row order:
+    row r's are `vectors[offsets[r]:offsets[r + 1]]`."""
+
+    vectors: np.ndarray
+    offsets: np.ndarray
+    splitter: str = SPLITTER
+
+    @classmethod
+    def embed(cls, documents: Sequence[Document], encoder, **options) -> SentenceVectors:
+        """Split each document's summary with `rag.documents.sentences` and embed all the sentences in one
+        call of `encoder.encode(texts, **options)`."""
+        parts = [split_sentences(doc.summary) for doc in documents]
+        return cls.assemble([len(p) for p in parts], _encode([s for p in parts for s in p], encoder, options))
+
+    @classmethod
+    def assemble(cls, counts: Sequence[int], vectors: np.ndarray) -> SentenceVectors:
+        """From each row's sentence count and all the vectors in row order."""
+        import numpy as np
+
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(np.ascontiguousarray(vectors, dtype=np.float32), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def of(self, row: int) -> np.ndarray:
+        """Row's sentence vectors, (sentences, dimension); a view (of the memory map, when loaded)."""
+        return self.vectors[int(self.offsets[row]):int(self.offsets[row + 1])]
+
+
+def _encode(texts: list[str], encoder, options: dict) -> np.ndarray:
+    import numpy as np
+
+    if texts:
+        return encoder.encode(texts, **options)
+    return np.zeros((0, 0), dtype=np.float32)
 
 
 @dataclass
@@ -66,26 +122,43 @@ class Index:
     manifest: Manifest = field(default_factory=Manifest)
     path: Path | None = None
     ann: object | None = None  # the FAISS index, opaque outside rag.index.ann
+    sentences: SentenceVectors | None = None  # None for an index written before they were stored
+    keyword: KeywordIndex | None = None  # the saved BM25 index; None for one written before it was stored
 
     def __post_init__(self) -> None:
         if len(self.documents) != len(self.vectors):
             raise IndexUnavailable(f"index holds {len(self.documents)} documents but {len(self.vectors)} vectors")
+        if self.sentences is not None and len(self.sentences) != len(self.documents):
+            raise IndexUnavailable(f"index holds {len(self.documents)} documents but sentence vectors of "
+                                   f"{len(self.sentences)}")
+        if self.keyword is not None and self.keyword.size != len(self.documents):
+            raise IndexUnavailable(f"index holds {len(self.documents)} documents but a BM25 index of "
+                                   f"{self.keyword.size}")
         if self.ann is None:
             self.ann = ann.build(self.vectors, self.manifest.index_type)
 
     @classmethod
     def build(cls, documents: Sequence[Document], vectors: np.ndarray, manifest: Manifest | None = None, *,
-              model: str | None = None, index_type: str | None = None) -> Index:
-        """An index over `documents` and their unit `vectors` (same order), its manifest's structure
-        (dimension, document hashes, corpus fingerprint) filled in. `model` and `index_type`, when given,
-        override the manifest's. Raises RuntimeError when FAISS cannot build `index_type`."""
+              model: str | None = None, index_type: str | None = None, sentences: SentenceVectors | None = None,
+              keyword: KeywordIndex | None = None) -> Index:
+        """An index over `documents` and their unit `vectors` (same order), with their summaries' `sentences`
+        vectors and BM25 `keyword` index when given, its manifest's structure (dimension, document hashes,
+        corpus fingerprint, sentence splitter, BM25 parameters) filled in. `model` and `index_type`, when
+        given, override the manifest's. Raises RuntimeError when FAISS cannot build `index_type`."""
         import numpy as np
 
         manifest = manifest or Manifest()
         overrides = {k: v for k, v in (("model", model), ("index_type", index_type)) if v is not None}
         documents = list(documents)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        return cls(documents, vectors, replace(manifest, **overrides, **_structure(documents, vectors)))
+        if sentences is not None and sentences.vectors.shape[1:] != vectors.shape[1:] and len(sentences.vectors):
+            raise IndexUnavailable(f"sentence vectors are {sentences.vectors.shape[1]}-dimensional, "
+                                   f"document vectors {vectors.shape[1]}-dimensional")
+        if sentences is not None and not len(sentences.vectors):  # no sentence at all: keep the shape right
+            sentences = replace(sentences, vectors=np.zeros((0, vectors.shape[1]), dtype=np.float32))
+        structure = _structure(documents, vectors, sentences, keyword)
+        return cls(documents, vectors, replace(manifest, **overrides, **structure), sentences=sentences,
+                   keyword=keyword)
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -93,6 +166,15 @@ class Index:
     @property
     def dimension(self) -> int:
         return int(self.vectors.shape[1])
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        """The unit vectors of row's summary sentences (`rag.documents.sentences` order), (sentences,
+        dimension); empty when the summary has none or the index holds no sentence vectors."""
+        if self.sentences is None:
+            import numpy as np
+
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.sentences.of(row)
 
     def search(self, vector: np.ndarray, *, min_similarity: float, rows: np.ndarray | None = None,
                k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -120,11 +202,13 @@ class Index:
         order = np.argsort(-scores, kind="stable")[:k]
         return found[order], scores[order]
 
-    def staleness(self, corpus: Corpus | Sequence[Document], model: str) -> list[str]:
-        """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model, in
-        words for a user; empty when it is fresh."""
+    def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
+        """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model (and,
+        given `bm25` parameters, lacks up-to-date sentence vectors or BM25 index), in words for a user;
+        empty when it is fresh."""
         documents = corpus if isinstance(corpus, Sequence) else corpus.documents
-        return staleness(self.manifest, documents, model, titles={d.id: label(d) for d in self.documents})
+        return staleness(self.manifest, documents, model, titles={d.id: label(d) for d in self.documents},
+                         bm25=bm25)
 
     @classmethod
     def load(cls, path: Path) -> Index:
@@ -148,6 +232,14 @@ class Index:
             vectors = np.load(folder / VECTORS, allow_pickle=False)
             searchable = ann.read(folder / FAISS_INDEX)
             problem = _inconsistency(manifest, documents, vectors, searchable)
+            sentences = keyword = None
+            if not problem and manifest.sentences is not None:  # memory-mapped: read as hits need them
+                sentences = SentenceVectors(np.load(folder / SENTENCES, allow_pickle=False, mmap_mode="r"),
+                                            np.load(folder / SENTENCE_OFFSETS, allow_pickle=False, mmap_mode="r"),
+                                            manifest.sentences.get("splitter", ""))
+                problem = _sentence_inconsistency(manifest, sentences)
+            if not problem and manifest.bm25 is not None:
+                keyword = KeywordIndex.load(folder / BM25, manifest.bm25, len(documents))
         except FileNotFoundError as exc:
             if path.resolve() != folder:
                 raise _Swapped from None
@@ -157,13 +249,14 @@ class Index:
         if problem:
             raise IndexUnavailable(f"index at {path} is unreadable ({problem}); rebuild it with "
                                    f"`{rebuild_command(path, full=True)}`")
-        return cls(documents, vectors, manifest, path, searchable)
+        return cls(documents, vectors, manifest, path, searchable, sentences, keyword)
 
     def save(self, path: Path, *, before_swap: Callable[[], None] | None = None) -> Path:
         """Write atomically to `path` and return the version folder written. The manifest's structural
         fields are refreshed here so they always describe the files. Concurrent writers must hold
         `writer_lock(path)`. `before_swap` runs when the new version is complete but not yet visible."""
-        self.manifest = replace(self.manifest, **_structure(self.documents, self.vectors))
+        self.manifest = replace(self.manifest, **_structure(self.documents, self.vectors, self.sentences,
+                                                            self.keyword))
         version = publish(Path(path), self._write_files, before_swap=before_swap)
         self.path = Path(path)
         return version
@@ -182,15 +275,27 @@ class Index:
         write(VECTORS, lambda fh: np.save(fh, np.ascontiguousarray(self.vectors, dtype=np.float32),
                                           allow_pickle=False))
         write(FAISS_INDEX, lambda fh: fh.write(ann.serialize(self.ann)))
+        if self.sentences is not None:
+            write(SENTENCES, lambda fh: np.save(fh, np.ascontiguousarray(self.sentences.vectors, dtype=np.float32),
+                                                allow_pickle=False))
+            write(SENTENCE_OFFSETS, lambda fh: np.save(fh, np.asarray(self.sentences.offsets, dtype=np.int64),
+                                                       allow_pickle=False))
+        if self.keyword is not None:
+            self.keyword.save(folder / BM25)
+            fsync_dir(folder)
         write(MANIFEST, lambda fh: fh.write(
             json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode()))
 
 
-def _structure(documents: Sequence[Document], vectors: np.ndarray) -> dict:
+def _structure(documents: Sequence[Document], vectors: np.ndarray, sentences: SentenceVectors | None,
+               keyword: KeywordIndex | None) -> dict:
     """The manifest fields that describe the files rather than how they were made."""
     return {"format": FORMAT, "dimension": int(vectors.shape[1]), "metric": METRIC, "normalized": "L2",
             "corpus_fingerprint": corpus_fingerprint(documents),
-            "documents": {d.id: d.content_hash for d in documents}}
+            "documents": {d.id: d.content_hash for d in documents},
+            "sentences": None if sentences is None else {
+                "splitter": sentences.splitter, "count": int(len(sentences.vectors)), "dtype": "float32"},
+            "bm25": None if keyword is None else dict(keyword.params)}
 
 
 def _inconsistency(manifest: Manifest, documents: list[Document], vectors: np.ndarray, searchable) -> str | None:
@@ -203,4 +308,19 @@ def _inconsistency(manifest: Manifest, documents: list[Document], vectors: np.nd
         return f"vectors are not of the manifest's dimension {manifest.dimension}"
     if [d.id for d in documents] != list(manifest.documents):
         return "documents.jsonl does not list the manifest's documents"
+    return None
+
+
+def _sentence_inconsistency(manifest: Manifest, sentences: SentenceVectors) -> str | None:
+    """What disagrees between the manifest and the sentence files, or None."""
+    import numpy as np
+
+    offsets, vectors = sentences.offsets, sentences.vectors
+    if offsets.ndim != 1 or len(offsets) != manifest.count + 1:
+        return f"{SENTENCE_OFFSETS} holds {len(offsets)} offsets, not {manifest.count + 1}"
+    total = manifest.sentences.get("count")
+    if vectors.ndim != 2 or vectors.shape[1] != manifest.dimension or len(vectors) != total:
+        return f"{SENTENCES} is not ({total}, {manifest.dimension}) as the manifest says"
+    if offsets[0] != 0 or offsets[-1] != total or (np.diff(offsets) < 0).any():
+        return f"{SENTENCE_OFFSETS} does not divide the {total} sentence vectors among the documents"
     return None

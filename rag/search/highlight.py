@@ -1,8 +1,9 @@
 """The sentence of a summary that best answers a question, shown under each hit.
 
-A sentence's score is its cosine similarity to the question when sentence vectors were computed
-at load time (small corpora), plus the share of the question's keywords it contains; the keyword share
-alone decides when there are no vectors. Ties go to the earlier sentence.
+A sentence's score is its cosine similarity to the question, from the sentence vectors the rebuild stored
+with the index (`Index.sentence_vectors`), plus the share of the question's keywords it contains; the keyword
+share alone decides when the index holds no sentence vectors. Ties go to the earlier sentence. Nothing is
+embedded here, and summaries are split only when a hit is shown.
 """
 
 from __future__ import annotations
@@ -17,39 +18,30 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from rag.index.encoder import Encoder
-
 
 class Highlighter:
-    """Each document's summary sentences (and their vectors, for corpora up to `vector_limit` documents),
-    and the choice of the one to show for a question."""
+    """Each document's summary sentences, their stored vectors (`sentence_vectors(row)`, None when the index
+    has none), and the choice of the one to show for a question."""
 
     def __init__(self, summaries: Sequence[str | None], tokenize: Callable[[str], list[str]],
-                 encoder: Encoder | None = None, vector_limit: int = 0):
+                 sentence_vectors: Callable[[int], np.ndarray] | None = None):
+        self._summaries = summaries
         self._tokenize = tokenize
-        self._sentences = [sentences(summary) for summary in summaries]
-        self._vectors = self._embed(encoder) if encoder is not None and len(summaries) <= vector_limit else None
+        self._vectors = sentence_vectors
 
     def best(self, row: int, terms: set[str], query_vector: np.ndarray | None = None) -> str | None:
         """The sentence of row's summary closest to the question (its stemmed `terms` and vector)."""
-        vectors = None if self._vectors is None or query_vector is None else self._vectors[row]
-        return best_sentence(self._sentences[row], terms, self._tokenize, query_vector, vectors)
+        parts = sentences(self._summaries[row])
+        vectors = None
+        if self._vectors is not None and query_vector is not None and len(parts) > 1:
+            vectors = self._vectors(row)
+            if len(vectors) != len(parts):  # split another way than when stored: words alone decide
+                vectors = None
+        return best_sentence(parts, terms, self._tokenize, query_vector, vectors)
 
     def first(self, row: int) -> str | None:
         """The summary's first sentence (for hits found by date alone)."""
-        return (self._sentences[row] or [None])[0]
-
-    def _embed(self, encoder: Encoder) -> list[np.ndarray | None]:
-        """Vectors of every summary sentence, per document (one batch at load time)."""
-        flat = [part for parts in self._sentences for part in parts]
-        if not flat:
-            return [None] * len(self._sentences)
-        vectors = encoder.encode(flat, batch_size=64)
-        out, start = [], 0
-        for parts in self._sentences:
-            out.append(vectors[start:start + len(parts)] if parts else None)
-            start += len(parts)
-        return out
+        return (sentences(self._summaries[row]) or [None])[0]
 
 
 def best_sentence(

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from rag.documents.dates import sort_key
 from rag.errors import IndexUnavailable, StaleIndex
+from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.store import Index
 from rag.search.citation import cite
 from rag.search.filters import CollectionPreference, DateFilter
 from rag.search.fusion import fuse
 from rag.search.highlight import Highlighter
-from rag.search.keyword import KeywordIndex, keyword_text
 from rag.search.params import Mode, SortOrder, checked_k, checked_range
 from rag.search.question import Question, understand, warm_up
 from rag.search.results import Hit, Results, Signal
@@ -70,11 +70,11 @@ class Retriever:
         self.encoder = encoder or Encoder(index.manifest.model or settings.model)
         self.min_similarity = settings.min_similarity
         docs = index.documents
-        self.keyword = KeywordIndex([keyword_text(doc) for doc in docs], settings)
+        self.keyword = _keyword_index(index, settings)
         self.dates = DateFilter([doc.date for doc in docs])
         self.collections = CollectionPreference([doc.collection for doc in docs])
-        self.highlighter = Highlighter([doc.summary for doc in docs], _terms_of, self.encoder,
-                                       settings.sentence_vector_limit)
+        self.highlighter = Highlighter([doc.summary for doc in docs], _terms_of,
+                                       index.sentence_vectors if index.sentences is not None else None)
         warm_up()
 
     @classmethod
@@ -82,11 +82,12 @@ class Retriever:
              check: bool = True, rebuild: bool = False) -> Retriever:
         """Open an index folder (default: the configured `embeddings/index/`) and load the model.
 
-        With `check`, an index that no longer matches its corpus or the model raises `StaleIndex` naming
-        the rebuild command. The corpus is the folder the index was built from (recorded in its manifest);
-        `corpus` overrides it; a recorded folder that no longer exists is not checked (said in every
-        `Results.notes` and logged). With `rebuild`, a missing or stale index is first rebuilt, in this
-        process, from that same corpus.
+        With `check`, an index that no longer matches its corpus or the model, or lacks up-to-date sentence
+        vectors or BM25 index for the settings, raises `StaleIndex` naming the rebuild command. Nothing is
+        embedded or indexed here: both come from the index folder. The corpus is the folder the index was
+        built from (recorded in its manifest); `corpus` overrides it; a recorded folder that no longer exists
+        is not checked (said in every `Results.notes` and logged). With `rebuild`, a missing or stale index is
+        first rebuilt, in this process, from that same corpus.
         """
         from rag.index.encoder import Encoder
         from rag.index.manifest import read_manifest, rebuild_command
@@ -110,13 +111,13 @@ class Retriever:
             rebuild_index(settings)
             index = Index.load(settings.index_dir)
         if check:
-            reasons = current_staleness(index, corpus_dir, settings.model)
+            reasons = current_staleness(index, corpus_dir, settings)
             if reasons and rebuild and corpus_dir is not None:
                 log.warning("the index at %s is out of date (%s); rebuilding it from %s",
                             settings.index_dir, "; ".join(reasons), corpus_dir)
                 rebuild_index(settings)
                 index = Index.load(settings.index_dir)
-                reasons = current_staleness(index, corpus_dir, settings.model)
+                reasons = current_staleness(index, corpus_dir, settings)
             if reasons:
                 raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
                                  f"rebuild it with `{command}`")
@@ -220,6 +221,17 @@ def _terms_of(text: str) -> list[str]:
     return KeywordIndex.tokenize([text])[0]
 
 
+def _keyword_index(index: Index, settings: Settings) -> KeywordIndex:
+    """The index's saved BM25 index when it was built with `settings`' parameters; otherwise (an index
+    written before BM25 was saved, or other settings) one built here from the documents."""
+    if index.keyword is not None and index.keyword.params == params(settings):
+        return index.keyword
+    if index.path is not None:
+        log.info("index at %s: %s; building the BM25 index in memory", index.path,
+                 "no saved BM25 index" if index.keyword is None else "saved BM25 index has other settings")
+    return KeywordIndex.build([keyword_text(doc) for doc in index.documents], settings)
+
+
 # ------------------------------------------------------------------------------------ stale index guard
 
 
@@ -240,14 +252,16 @@ def corpus_of(settings: Settings, manifest: Manifest | None,
     return None, [note]
 
 
-def current_staleness(index: Index, corpus_dir: Path | None, model: str) -> list[str]:
-    """Why the index no longer matches the corpus in `corpus_dir` (None: not checked) or the model."""
+def current_staleness(index: Index, corpus_dir: Path | None, settings: Settings) -> list[str]:
+    """Why the index no longer matches the corpus in `corpus_dir` (None: not checked), the model, or lacks
+    up-to-date sentence vectors and BM25 index for `settings`."""
     from rag.documents.corpus import load_corpus
-    from rag.index.manifest import model_staleness
+    from rag.index.manifest import model_staleness, parts_staleness
 
+    bm25 = params(settings)
     if corpus_dir is None:
-        return model_staleness(index.manifest, model)
-    return index.staleness(load_corpus(corpus_dir), model)
+        return model_staleness(index.manifest, settings.model) + parts_staleness(index.manifest, bm25)
+    return index.staleness(load_corpus(corpus_dir), settings.model, bm25=bm25)
 
 
 def rebuild_index(settings: Settings) -> None:

@@ -19,10 +19,13 @@ from conftest import ROOT
 
 from bench.synthetic import write_synthetic
 from rag.documents.corpus import load_corpus
+from rag.documents.sentences import SPLITTER, sentences
 from rag.index import ann
-from rag.index.build import PAUSE_BEFORE_SWAP_ENV
+from rag.index.build import PAUSE_BEFORE_SWAP_ENV, rebuild
 from rag.index.encoder import resolve_model
+from rag.index.keyword import params
 from rag.index.store import MANIFEST, VECTORS, Index
+from rag.settings import Settings
 
 PAGE = "000_e07505288b6fd7bd.txt"
 ANDROPOV = "Soviet politburo member Yuri Andropov"
@@ -79,6 +82,82 @@ def test_scratch_build_writes_a_consistent_index_and_a_summary(scratch):
     assert manifest["corpus"]["folder"] == str((work / "corpus").resolve())
     assert {"faiss-cpu", "numpy", "sentence-transformers", "torch"} <= set(manifest["versions"])
     assert [d.id for d in index.documents] == [d.id for d in load_corpus(work / "corpus").documents]
+    assert manifest["sentences"] == {"splitter": SPLITTER, "count": len(index.sentences.vectors), "dtype": "float32"}
+    assert manifest["bm25"] == params(Settings()) and index.keyword is not None
+    assert "summary sentences embedded" in result.stdout
+
+
+class CountingEncoder:
+    """The real encoder, recording every text it is asked to embed."""
+
+    def __init__(self, encoder):
+        self.inner, self.texts = encoder, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode(self, texts, **options):
+        self.texts += texts
+        return self.inner.encode(texts, **options)
+
+
+@pytest.mark.slow
+def test_one_edit_embeds_only_that_documents_text_and_sentences(work, encoder):
+    old = Index.load(work / "index")
+    _edit(work, ANDROPOV, "Soviet Politburo member Yuri V. Andropov")
+    counting = CountingEncoder(encoder)
+    report = rebuild(Settings(corpus_dir=work / "corpus", index_dir=work / "index"), encoder=counting, progress=False)
+    new = Index.load(work / "index")
+    (doc,) = [d for d in new.documents if "Yuri V. Andropov" in (d.summary or "")]
+    parts = sentences(doc.summary)
+    assert counting.texts == [doc.embedding_text, *parts] and report.sentences == len(parts) > 1
+    row = [d.id for d in new.documents].index(doc.id)
+    np.testing.assert_allclose(new.sentence_vectors(row), encoder.encode(parts), atol=1e-5)
+    for other in range(len(new)):
+        if other != row:
+            np.testing.assert_array_equal(new.sentence_vectors(other), old.sentence_vectors(other))
+
+
+def _to_old_format(work: Path) -> None:
+    """Make the index look as one written before sentence vectors and BM25 were stored."""
+    folder = (work / "index").resolve()
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest.update(format=1, sentences=None, bm25=None)
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    for name in ("sentences.npy", "sentence_offsets.npy"):
+        (folder / name).unlink()
+    shutil.rmtree(folder / "bm25")
+
+
+@pytest.mark.slow
+def test_an_old_format_index_gets_sentence_vectors_and_bm25_without_reembedding_documents(work):
+    _to_old_format(work)
+    vectors = np.load(work / "index" / VECTORS)
+    check = run(work, "--check")
+    assert check.returncode == 1 and "  - the index has no summary sentence vectors" in check.stdout
+    assert "  - the index has no saved BM25 keyword index" in check.stdout
+    result = run(work)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("the index has no summary sentence vectors (built before the rebuild stored "
+                                    "them); the index has no saved BM25 keyword index (built before the rebuild "
+                                    "stored it): added 0, changed 0, removed 0, total 20 in ")
+    assert "20/20" not in result.stderr  # documents were not embedded again, only their sentences
+    index = Index.load(work / "index")
+    np.testing.assert_array_equal(index.vectors, vectors)
+    assert index.sentences is not None and index.keyword is not None
+    assert run(work).stdout.strip().endswith("nothing to do")
+
+
+@pytest.mark.slow
+def test_other_bm25_settings_rebuild_only_bm25_without_the_model(work):
+    check = run(work, "--check", RAG_BM25_B="0.5")
+    assert check.returncode == 1 and "BM25 settings changed: built with method=bm25+ k1=1.5 b=0.3" in check.stdout
+    result = run(work, python_args=("-X", "importtime"), RAG_BM25_B="0.5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("BM25 settings changed: ")
+    assert "torch" not in {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
+    assert json.loads((work / "index" / MANIFEST).read_text())["bm25"]["b"] == 0.5
+    assert run(work, RAG_BM25_B="0.5").stdout.strip().endswith("nothing to do")
 
 
 @pytest.mark.slow

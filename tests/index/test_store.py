@@ -9,11 +9,23 @@ import numpy as np
 import pytest
 
 from rag.documents.document import Document
+from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable
 from rag.index import ann
 from rag.index.encoder import Encoder
+from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.manifest import DOCUMENTS, MANIFEST, Manifest
-from rag.index.store import EXACT_SCAN_ROWS, FAISS_INDEX, VECTORS, Index
+from rag.index.store import (
+    BM25,
+    EXACT_SCAN_ROWS,
+    FAISS_INDEX,
+    SENTENCE_OFFSETS,
+    SENTENCES,
+    VECTORS,
+    Index,
+    SentenceVectors,
+)
+from rag.settings import Settings
 
 MODEL = "fake-model"  # not a folder: its fingerprint is a hash of the name, no weights needed
 
@@ -31,6 +43,17 @@ def _unit(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
 def _index(n: int = 6, index_type: str | None = None) -> Index:
     manifest = Manifest(model=MODEL, model_fingerprint=Encoder(MODEL).fingerprint)
     return Index.build(_docs(n), _unit(n), manifest, index_type=index_type)
+
+
+def _full_index(n: int = 6) -> Index:
+    """An index with sentence vectors (summary i has i % 3 sentences: none, one, two) and a BM25 index."""
+    docs = [Document.create(date=f"{1960 + i}", date_text=f"{1960 + i}", title=f"Title {i}", collection="C",
+                            summary=" ".join(f"Sentence {j} of {i}." for j in range(i % 3)) or None)
+            for i in range(n)]
+    counts = [i % 3 for i in range(n)]
+    manifest = Manifest(model=MODEL, model_fingerprint=Encoder(MODEL).fingerprint)
+    return Index.build(docs, _unit(n), manifest, sentences=SentenceVectors.assemble(counts, _unit(sum(counts), seed=1)),
+                       keyword=KeywordIndex.build([keyword_text(d) for d in docs]))
 
 
 def _best(index: Index, vector: np.ndarray, **options) -> list[tuple[int, float]]:
@@ -63,6 +86,47 @@ def test_second_save_replaces_the_version_and_removes_the_old_one(tmp_path):
     assert not first.exists() and second.exists()
     assert len(Index.load(tmp_path / "idx")) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx", second.name]
+
+
+def test_sentence_vectors_and_bm25_are_saved_and_memory_mapped(tmp_path):
+    index = _full_index()
+    index.save(tmp_path / "idx")
+    folder = tmp_path / "idx"
+    assert {SENTENCES, SENTENCE_OFFSETS, BM25} <= {p.name for p in folder.iterdir()}
+    np.testing.assert_array_equal(np.load(folder / SENTENCE_OFFSETS), [0, 0, 1, 3, 3, 4, 6])
+    loaded = Index.load(folder)
+    assert isinstance(loaded.sentences.vectors, np.memmap) and loaded.manifest == index.manifest
+    assert loaded.manifest.sentences == {"splitter": SPLITTER, "count": 6, "dtype": "float32"}
+    assert loaded.manifest.bm25 == params(Settings()) == loaded.keyword.params
+    for row in range(6):
+        assert loaded.sentence_vectors(row).shape == (row % 3, 8)
+        np.testing.assert_array_equal(loaded.sentence_vectors(row), index.sentence_vectors(row))
+    np.testing.assert_array_equal(loaded.keyword.scores("title sentence"), index.keyword.scores("title sentence"))
+
+
+def test_an_index_without_sentence_vectors_or_bm25_still_loads(tmp_path):
+    _index().save(tmp_path / "idx")  # as written before they were stored
+    loaded = Index.load(tmp_path / "idx")
+    assert loaded.sentences is None and loaded.keyword is None
+    assert loaded.sentence_vectors(0).shape == (0, 8)
+    assert loaded.manifest.sentences is None and loaded.manifest.bm25 is None
+
+
+@pytest.mark.parametrize("damage", ["missing_sentences", "short_offsets", "offsets_past_the_end", "missing_bm25"])
+def test_damaged_sentence_or_bm25_files_raise_index_unavailable(tmp_path, damage):
+    _full_index().save(tmp_path / "idx")
+    folder = tmp_path / "idx"
+    if damage == "missing_sentences":
+        (folder / SENTENCES).unlink()
+    elif damage == "short_offsets":
+        np.save(folder / SENTENCE_OFFSETS, np.array([0, 0, 1, 3], dtype=np.int64))
+    elif damage == "offsets_past_the_end":
+        np.save(folder / SENTENCE_OFFSETS, np.array([0, 0, 1, 3, 3, 4, 9], dtype=np.int64))
+    else:
+        for file in (folder / BM25).iterdir():
+            file.unlink()
+    with pytest.raises(IndexUnavailable, match="--full"):
+        Index.load(folder)
 
 
 def test_metadata_is_plain_json(tmp_path):
@@ -167,9 +231,20 @@ def test_built_index_is_consistent_with_the_bundled_corpus(built_index, encoder)
 
     index = Index.load(built_index)
     corpus = load_corpus(Settings().corpus_dir)
-    assert index.staleness(corpus, Settings().model) == []
+    assert index.staleness(corpus, Settings().model, bm25=params(Settings())) == []
     assert len(index) == len(corpus) == index.manifest.count
     np.testing.assert_allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-5)
     query = encoder.encode(["Andropov meets the Romanian Workers' Party"])[0]
     (row,), (score,) = index.search(query, min_similarity=0.2, k=1)
     assert "Andropov" in index.documents[row].title and score > 0.5
+
+
+@pytest.mark.slow
+def test_rebuilt_sentence_vectors_equal_encoding_the_sentences(built_index, encoder):
+    index = Index.load(built_index)
+    texts = [sentences(doc.summary) for doc in index.documents]
+    assert sum(map(len, texts)) == len(index.sentences.vectors) > len(index)
+    expected = encoder.encode([part for parts in texts for part in parts])
+    np.testing.assert_allclose(np.asarray(index.sentences.vectors), expected, atol=1e-5)
+    for row, parts in enumerate(texts):
+        assert len(index.sentence_vectors(row)) == len(parts)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rag.index.keyword import KeywordIndex
 from rag.search.highlight import Highlighter, best_sentence
-from rag.search.keyword import KeywordIndex
 
 
 def _terms(text: str) -> list[str]:
@@ -28,32 +28,30 @@ def test_a_single_sentence_or_none():
     assert best_sentence([], set(), _terms) is None
 
 
-class FakeEncoder:
-    """Sentence vectors by hand: 'radio' sentences point one way, the rest the other."""
-
-    calls = 0
-
-    def encode(self, texts, batch_size=64):
-        FakeEncoder.calls += 1
-        return np.array([[1.0, 0.0] if "radio" in t.lower() else [0.0, 1.0] for t in texts], dtype=np.float32)
-
-
 SUMMARIES = ["The group visited Moscow. They heard Radio Beijing.", None, "One sentence only."]
+# Stored sentence vectors by hand: 'radio' sentences point one way, the rest the other.
+STORED = {0: np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32), 1: np.zeros((0, 2), dtype=np.float32),
+          2: np.array([[0.0, 1.0]], dtype=np.float32)}
 
 
-def test_highlighter_uses_sentence_vectors_within_the_limit():
-    highlighter = Highlighter(SUMMARIES, _terms, FakeEncoder(), vector_limit=3)
+def test_highlighter_uses_the_stored_sentence_vectors():
+    highlighter = Highlighter(SUMMARIES, _terms, STORED.__getitem__)
     assert highlighter.best(0, set(), np.array([1.0, 0.0], dtype=np.float32)) == "They heard Radio Beijing."
     assert highlighter.best(0, set(), np.array([0.0, 1.0], dtype=np.float32)) == "The group visited Moscow."
     assert highlighter.best(1, set(), None) is None and highlighter.best(2, set(), None) == "One sentence only."
 
 
-def test_above_the_limit_shared_words_alone_decide_and_nothing_is_embedded():
-    before = FakeEncoder.calls
-    highlighter = Highlighter(SUMMARIES, _terms, FakeEncoder(), vector_limit=2)
-    assert FakeEncoder.calls == before
+def test_without_stored_vectors_shared_words_alone_decide():
     query = np.array([1.0, 0.0], dtype=np.float32)
+    highlighter = Highlighter(SUMMARIES, _terms)
     assert highlighter.best(0, set(_terms("Moscow")), query) == "The group visited Moscow."
+    assert highlighter.best(0, set(), query) == "The group visited Moscow."  # a tie: the earlier sentence
+
+
+def test_vectors_of_another_split_are_not_used():
+    highlighter = Highlighter(SUMMARIES, _terms, {0: np.array([[1.0, 0.0]], dtype=np.float32)}.__getitem__)
+    assert highlighter.best(0, set(_terms("Moscow")), np.array([1.0, 0.0], dtype=np.float32)) == (
+        "The group visited Moscow.")
 
 
 def test_first_sentence_for_hits_found_by_date():
@@ -65,3 +63,14 @@ def test_real_model_highlights_the_relevant_sentence(retriever):
     hit = retriever.search("Did Soviet citizens hear Chinese radio?", k=1)[0]
     assert hit.doc.id == "dc673033469e6c9c"
     assert "Radio Beijing" in hit.highlight
+
+
+def test_highlights_come_from_the_index_sentence_vectors(retriever, bundled_index, encoder):
+    from rag.documents.sentences import sentences
+
+    hit = retriever.search("Did Soviet citizens hear Chinese radio?", k=1)[0]
+    row = [d.id for d in bundled_index.documents].index(hit.doc.id)
+    parts = sentences(hit.doc.summary)
+    stored = bundled_index.sentence_vectors(row)
+    assert len(parts) > 1 and stored.shape == (len(parts), encoder.dimension)
+    np.testing.assert_allclose(stored, encoder.encode(parts), atol=1e-5)

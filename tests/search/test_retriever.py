@@ -7,11 +7,13 @@ import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from conftest import ROOT
 
 from rag.documents.document import Document
 from rag.errors import IndexUnavailable, StaleIndex
+from rag.index.keyword import params
 from rag.index.store import Index
 from rag.search.question import QueryError
 from rag.search.results import Signal
@@ -145,8 +147,7 @@ def test_control_characters_in_a_question_are_refused(retriever):
 
 
 def test_settings_tune_the_search(bundled_index, encoder, retriever):
-    strict = Retriever(bundled_index, encoder, Settings(min_similarity=0.9, max_k=5, chat_max_k=5, chat_k=5,
-                                                        sentence_vector_limit=0))
+    strict = Retriever(bundled_index, encoder, Settings(min_similarity=0.9, max_k=5, chat_max_k=5, chat_k=5))
     assert not strict.search("Soviet propaganda against China", k=5, mode="semantic")  # nothing is that close
     with pytest.raises(QueryError, match="from 1 to 5"):
         strict.search("Soviet propaganda", k=6)
@@ -224,7 +225,58 @@ def test_another_model_makes_the_index_stale(built_index, tmp_path):
 
 def test_a_fresh_index_has_no_staleness(built_index, bundled_corpus, encoder):
     index = Index.load(built_index)
-    assert index.staleness(bundled_corpus, encoder.name) == []
+    assert index.staleness(bundled_corpus, encoder.name, bm25=params(Settings())) == []
+
+
+def test_load_embeds_nothing_and_uses_the_saved_bm25(index_folder, monkeypatch):
+    from rag.index.encoder import Encoder
+
+    calls = []
+    real = Encoder.encode
+    monkeypatch.setattr(Encoder, "encode", lambda self, texts, **kw: calls.append(texts) or real(self, texts, **kw))
+    retriever = Retriever.load(index_folder, corpus=ROOT / "corpus")
+    assert calls == []  # no document, sentence or warm-up text embedded at start-up
+    assert retriever.keyword is retriever.index.keyword and retriever.index.sentences is not None
+    assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN and len(calls) == 1
+
+
+def test_other_bm25_settings_make_the_index_stale_and_a_direct_retriever_builds_its_own(index_folder, monkeypatch):
+    monkeypatch.setenv("RAG_BM25_K1", "1.2")
+    with pytest.raises(StaleIndex, match=r"BM25 settings changed: built with method=bm25\+ k1=1.5 b=0.3 .*"
+                                         r"now method=bm25\+ k1=1.2 b=0.3 .*python -m embeddings.rebuild"):
+        Retriever.load(index_folder, corpus=ROOT / "corpus")
+    index = Index.load(index_folder)
+    retriever = Retriever(index, settings=Settings.from_env())
+    assert retriever.keyword is not index.keyword and retriever.keyword.params["k1"] == 1.2
+
+
+def _old_format_copy(built_index, path):
+    """A copy of the rebuilt index as written before sentence vectors and BM25 were stored (format 1)."""
+    folder = _stale_copy(built_index, path, lambda m: m.update(format=1, sentences=None, bm25=None))
+    shutil.rmtree(folder / "bm25")
+    (folder / "sentences.npy").unlink()
+    (folder / "sentence_offsets.npy").unlink()
+    return folder
+
+
+def test_an_old_format_index_loads_stale_and_highlights_by_words(built_index, tmp_path, encoder):
+    folder = _old_format_copy(built_index, tmp_path / "index")
+    with pytest.raises(StaleIndex, match="no summary sentence vectors .*no saved BM25 .*python -m embeddings.rebuild"):
+        Retriever.load(folder, corpus=ROOT / "corpus")
+    old = Retriever.load(folder, corpus=ROOT / "corpus", check=False)
+    assert old.index.sentences is None and old.index.keyword is None
+    new = Retriever(Index.load(built_index), encoder)
+    question = "Did Soviet citizens hear Chinese radio?"
+    assert [h.doc.id for h in old.search(question)] == [h.doc.id for h in new.search(question)]
+    assert old.search(question)[0].highlight  # chosen by shared words alone
+
+
+def test_load_can_rebuild_an_old_format_index_without_reembedding_documents(built_index, tmp_path):
+    folder = _old_format_copy(built_index, tmp_path / "index")
+    vectors = np.load(folder / "vectors.npy")
+    retriever = Retriever.load(folder, corpus=ROOT / "corpus", rebuild=True)
+    assert retriever.index.sentences is not None and retriever.keyword is retriever.index.keyword
+    np.testing.assert_array_equal(np.load(folder / "vectors.npy"), vectors)
 
 
 def test_load_can_rebuild_a_stale_index(built_index, tmp_path):

@@ -1,4 +1,5 @@
-"""Keyword search: BM25 (the `bm25s` library) over each document's title, summary and collection.
+"""Keyword search: BM25 (the `bm25s` library, entering only here) over each document's title, summary and
+collection, built by the rebuild, saved in the index folder and memory-mapped when loaded.
 
 Words are lower-cased, English stopwords and question framing ("what did ... say about") dropped, and
 stemmed with PyStemmer's English Snowball stemmer, so "negotiations" finds "negotiating".
@@ -6,9 +7,11 @@ stemmed with PyStemmer's English Snowball stemmer, so "negotiations" finds "nego
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.settings import Settings
@@ -17,6 +20,10 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.documents.document import Document
+
+#: Bump when `KeywordIndex.tokenize` or `keyword_text` changes what is indexed: saved BM25 indexes built by
+#: another version are then stale and rebuilt (cheaply, without embedding) by the next rebuild.
+TOKENIZER = "bm25s stopwords-en-plus + question words, snowball english, v1"
 
 # Words that frame a question rather than name its subject; dropped from documents and questions alike.
 QUESTION_WORDS = (
@@ -32,16 +39,54 @@ def keyword_text(doc: Document) -> str:
     return " ".join(part for part in (doc.title, doc.summary, doc.collection) if part)
 
 
-class KeywordIndex:
-    """BM25 over a fixed list of texts; rows are the texts' positions (the same rows as the vector index)."""
+def params(settings: Settings) -> dict:
+    """The BM25 parameters `settings` ask for, as recorded in an index's manifest (plain values, no bm25s)."""
+    return {"method": settings.bm25_method, "k1": settings.bm25_k1, "b": settings.bm25_b, "tokenizer": TOKENIZER}
 
-    def __init__(self, texts: Sequence[str], settings: Settings | None = None):
+
+class KeywordIndex:
+    """BM25 over a fixed list of texts; rows are the texts' positions (the same rows as the vector index).
+    Make one with `build` (indexes the texts) or `load` (a saved one, memory-mapped)."""
+
+    def __init__(self, bm25, size: int, parameters: dict):
+        self._bm25 = bm25
+        self.size = size
+        self.params = parameters  # see `params`: what the manifest records and staleness compares
+
+    @classmethod
+    def build(cls, texts: Sequence[str], settings: Settings | None = None) -> KeywordIndex:
+        """Index `texts` with the BM25 variant and parameters of `settings` (default: Settings())."""
         import bm25s
 
         settings = settings or Settings()  # its bm25_* fields say why BM25+ with b=0.3
-        self._bm25 = bm25s.BM25(method=settings.bm25_method, k1=settings.bm25_k1, b=settings.bm25_b)
-        self._bm25.index(self.tokenize(list(texts)), show_progress=False)
-        self.size = len(texts)
+        bm25 = bm25s.BM25(method=settings.bm25_method, k1=settings.bm25_k1, b=settings.bm25_b)
+        bm25.index(cls.tokenize(list(texts)), show_progress=False)
+        return cls(bm25, len(texts), params(settings))
+
+    @classmethod
+    def load(cls, folder: Path, parameters: dict, size: int) -> KeywordIndex:
+        """A BM25 index saved by `save`, its score matrix memory-mapped (read from disk as questions need it)."""
+        import bm25s
+
+        bm25 = bm25s.BM25.load(folder, mmap=True, load_corpus=False, show_progress=False)
+        num_docs = bm25.scores.get("num_docs")
+        if num_docs is not None and num_docs != size:
+            raise ValueError(f"the BM25 index holds {num_docs} documents, not {size}")
+        return cls(bm25, size, dict(parameters))
+
+    def save(self, folder: Path) -> None:
+        """Write the BM25 files into `folder` (created), each fsynced: part of a crash-safe index save."""
+        from rag.index.versions import fsync_dir
+
+        folder = Path(folder)
+        self._bm25.save(folder, show_progress=False)
+        for file in folder.iterdir():
+            fd = os.open(file, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(folder)
 
     @staticmethod
     def tokenize(texts: list[str]) -> list[list[str]]:

@@ -1,0 +1,64 @@
+"""BM25 keyword search over title, summary and collection, built in memory or saved and memory-mapped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.documents.document import Document
+from rag.index.keyword import TOKENIZER, KeywordIndex, keyword_text, params
+from rag.settings import Settings
+
+TEXTS = ["Zhou Enlai criticizes the test ban treaty", "Romanian party negotiations with the Chinese",
+         "Soviet propaganda on the radio", "Report on Xinjiang"]
+
+
+def test_stemming_matches_word_forms():
+    scores = KeywordIndex.build(TEXTS).scores("negotiating with Romania")
+    assert int(np.argmax(scores)) == 1 and scores[1] > 0
+
+
+def test_question_framing_and_stopwords_do_not_match():
+    index = KeywordIndex.build(TEXTS)
+    assert index.terms("What did they say about it?") == []
+    assert not index.scores("What did they say about it?").any()
+
+
+def test_words_outside_the_collection_score_nothing():
+    assert not KeywordIndex.build(TEXTS).scores("chocolate cake").any()
+
+
+def test_allowed_rows_mask_the_rest():
+    scores = KeywordIndex.build(TEXTS).scores("Zhou test ban", np.array([False, True, True, True]))
+    assert scores[0] == 0
+
+
+def test_the_collection_name_is_searchable():
+    doc = Document.create(date="1963", date_text="1963", title="Report", collection="Cuban Missile Crisis",
+                          summary="Text.")
+    assert "Cuban Missile Crisis" in keyword_text(doc)
+    index = KeywordIndex.build([keyword_text(doc), "Report. Text. Sino-Soviet Split"])
+    assert index.scores("missile crisis")[0] > 0 and index.scores("missile crisis")[1] == 0
+
+
+def test_a_saved_index_loads_memory_mapped_with_the_same_scores(tmp_path, bundled_corpus):
+    texts = [keyword_text(doc) for doc in bundled_corpus.documents]
+    settings = Settings(bm25_k1=1.2, bm25_b=0.5)
+    built = KeywordIndex.build(texts, settings)
+    built.save(tmp_path / "bm25")
+    loaded = KeywordIndex.load(tmp_path / "bm25", built.params, len(texts))
+    assert isinstance(loaded._bm25.scores["data"], np.memmap)
+    assert loaded.params == params(settings) == {"method": "bm25+", "k1": 1.2, "b": 0.5, "tokenizer": TOKENIZER}
+    allowed = np.arange(len(texts)) % 2 == 0
+    for question in ("Zhou Enlai test ban", "Romanian negotiations with China", "radio propaganda", "chocolate"):
+        assert loaded.terms(question) == built.terms(question)
+        np.testing.assert_array_equal(loaded.scores(question), built.scores(question))
+        np.testing.assert_array_equal(loaded.scores(question, allowed), built.scores(question, allowed))
+    assert built.scores("Zhou Enlai test ban").any()
+
+
+def test_a_saved_index_of_another_size_is_refused(tmp_path):
+    built = KeywordIndex.build(TEXTS)
+    built.save(tmp_path / "bm25")
+    with pytest.raises(ValueError, match="holds 4 documents, not 5"):
+        KeywordIndex.load(tmp_path / "bm25", built.params, 5)
