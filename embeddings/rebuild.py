@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"corpus: {exc.problems[0]}{more}")
     except (RebuildError, IndexUnavailable) as exc:
         return _fail(str(exc))
+    if report.notice:  # said even with --quiet: the index is served by the slower encoder
+        print(f"note: {report.notice}", file=sys.stderr, flush=True)
     if not args.quiet:
         print(report.line(settings.index_dir), flush=True)
     return 0

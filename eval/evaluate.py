@@ -45,15 +45,16 @@ def evaluate(retriever: Retriever, questions: list[dict]) -> dict[str, dict[str,
 
 
 def build_retriever(corpus_dir: Path) -> Retriever:
-    """A Retriever over the corpus embedded in memory by the configured model."""
+    """A Retriever over the corpus embedded in memory by the configured model, with the encoder a rebuild
+    would use."""
     from rag.documents.corpus import load_corpus
-    from rag.index.build import in_memory
-    from rag.index.encoder import Encoder
+    from rag.index.build import choose_encoder, in_memory
     from rag.search.retriever import Retriever
     from rag.settings import Settings
 
-    encoder = Encoder(Settings.from_env().model)
-    return Retriever(in_memory(load_corpus(corpus_dir).documents, encoder), encoder)
+    documents = load_corpus(corpus_dir).documents
+    encoder = choose_encoder(Settings.from_env(), documents)  # the rebuild's choice: ONNX when verified
+    return Retriever(in_memory(documents, encoder), encoder)
 
 
 def format_table(table: dict[str, dict[str, float]], n: int) -> str:
