@@ -5,6 +5,8 @@
 
 Only new or changed documents are embedded; removed ones leave the index; another model (name or
 weights) rebuilds everything. When nothing changed it says so without loading the model (no torch).
+Embeds with the model's ONNX export, made and checked once per model in $RAG_ONNX_CACHE; when it cannot be
+used, with sentence-transformers, saying why on stderr ("note: ...").
 Exit status: 0 done or up to date, 1 `--check` found the index stale, 2 error (one line on stderr).
 """
 

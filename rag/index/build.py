@@ -1,8 +1,10 @@
 """Bring an index folder up to date with a corpus and a model: incremental, crash-safe, with progress.
 
 Only new or changed documents are embedded; removed ones leave the index; another model (name or weights)
-re-embeds everything. When nothing changed it says so without loading the model (no torch). The command line
-around it is `embeddings/rebuild.py`.
+re-embeds everything. When nothing changed it says so without loading the model (no torch). Documents are
+embedded by the model's verified ONNX export (exported and checked against sentence-transformers once per model,
+the only time torch is imported), else by sentence-transformers with a one-line notice; the manifest records
+which. The command line around it is `embeddings/rebuild.py`.
 """
 
 from __future__ import annotations
