@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 PAUSE_BEFORE_SWAP_ENV = "RAG_REBUILD_PAUSE_BEFORE_SWAP"
 _LIBRARIES = ("faiss-cpu", "numpy", "sentence-transformers", "transformers", "torch", "onnxruntime", "tokenizers")
 #: How many corpus texts (evenly spread) a new ONNX export is checked on, besides `onnx.CHECK_TEXTS`: enough
-#: to meet the corpus's languages and lengths; torch encodes them once per model (about 3 s for 256).
+#: to meet the corpus's languages and lengths, few enough that the once-per-model torch encode stays short.
 CHECK_SAMPLE = 256
 
 
@@ -86,7 +86,7 @@ class Report:
 
 
 def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = None,
-            encoder: Encoder | None = None, progress: bool = True) -> Report:
+            encoder: Encoder | OnnxEncoder | None = None, progress: bool = True) -> Report:
     """Bring the index at `settings.index_dir` up to date with the corpus and model.
     `index_type` None keeps the existing index's FAISS type (Flat for a new index); `encoder` lets a
     caller share an already loaded model (an `Encoder` or `OnnxEncoder`); otherwise the verified ONNX
@@ -105,7 +105,7 @@ def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = 
 
 
 def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: str | None,
-                    encoder: Encoder | None, progress: bool) -> Report:
+                    encoder: Encoder | OnnxEncoder | None, progress: bool) -> Report:
     out = settings.index_dir
     clean_leftovers(out)
     try:
