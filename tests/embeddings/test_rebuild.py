@@ -73,7 +73,8 @@ def test_scratch_build_writes_a_consistent_index_and_a_summary(scratch):
     work, result = scratch
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"full rebuild \(no index yet\): added 20, changed 0, removed 0, total 20 in [\d.]+ s "
-                        r"\(embedding [\d.]+ s, \d+ docs/s, onnx\)", result.stdout.strip())
+                        r"\(embedding [\d.]+ s, \d+ docs/s, onnx\); 34 summary sentences embedded",
+                        result.stdout.strip())
     assert "embedding: 100%" in result.stderr and "20/20" in result.stderr
     index = Index.load(work / "index")
     manifest = json.loads((work / "index" / MANIFEST).read_text())
@@ -195,7 +196,8 @@ def test_an_edit_is_embedded_by_the_stored_onnx_model_without_importing_torch(wo
     _edit(work, ANDROPOV, "Soviet Politburo member Yuri V. Andropov")
     result = run(work, python_args=("-X", "importtime"))
     assert result.returncode == 0, result.stderr
-    assert re.fullmatch(r"added 0, changed 1, removed 0, total 20 in [\d.]+ s \(embedding [\d.]+ s, \d+ docs/s, onnx\)",
+    assert re.fullmatch(r"added 0, changed 1, removed 0, total 20 in [\d.]+ s "
+                        r"\(embedding [\d.]+ s, \d+ docs/s, onnx\); \d+ summary sentences embedded",
                         result.stdout.strip())
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
     assert "onnxruntime" in imported and not imported & {"torch", "sentence_transformers", "transformers"}
@@ -213,7 +215,7 @@ def test_a_model_onnx_cannot_serve_is_embedded_and_served_by_sentence_transforme
     notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
     assert notes == ["note: using sentence-transformers, not ONNX: ONNX is not supported for 'cls' pooling "
                      "(only mean)"]
-    assert result.stdout.strip().endswith("docs/s, sentence-transformers)")
+    assert result.stdout.strip().endswith("docs/s, sentence-transformers); 34 summary sentences embedded")
     record = json.loads((work / "index" / MANIFEST).read_text())["encoder"]
     assert record["backend"] == "sentence-transformers" and "'cls' pooling" in record["fallback"]
     assert not (tmp_path / "onnx").exists() or not any((tmp_path / "onnx").iterdir())

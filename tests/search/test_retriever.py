@@ -232,24 +232,27 @@ def test_a_fresh_index_has_no_staleness(built_index, bundled_corpus, encoder):
     assert index.staleness(bundled_corpus, encoder.name, bm25=params(Settings())) == []
 
 
-def test_load_embeds_nothing_and_uses_the_saved_bm25(index_folder, monkeypatch):
+def test_load_embeds_nothing_and_uses_the_saved_bm25(built_index, monkeypatch):
     from rag.index.encoder import Encoder
+    from rag.index.onnx import OnnxEncoder
 
     calls = []
-    real = Encoder.encode
-    monkeypatch.setattr(Encoder, "encode", lambda self, texts, **kw: calls.append(texts) or real(self, texts, **kw))
-    retriever = Retriever.load(index_folder, corpus=ROOT / "corpus")
+    for cls in (Encoder, OnnxEncoder):  # whichever encoder serving picks: ONNX normally, torch as the fallback
+        real = cls.encode
+        monkeypatch.setattr(cls, "encode", lambda self, texts, real=real, **kw: calls.append(texts)
+                            or real(self, texts, **kw))
+    retriever = Retriever.load(built_index, corpus=ROOT / "corpus")
     assert calls == []  # no document, sentence or warm-up text embedded at start-up
     assert retriever.keyword is retriever.index.keyword and retriever.index.sentences is not None
     assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN and len(calls) == 1
 
 
-def test_other_bm25_settings_make_the_index_stale_and_a_direct_retriever_builds_its_own(index_folder, monkeypatch):
+def test_other_bm25_settings_make_the_index_stale_and_a_direct_retriever_builds_its_own(built_index, monkeypatch):
     monkeypatch.setenv("RAG_BM25_K1", "1.2")
     with pytest.raises(StaleIndex, match=r"BM25 settings changed: built with method=bm25\+ k1=1.5 b=0.3 .*"
                                          r"now method=bm25\+ k1=1.2 b=0.3 .*python -m embeddings.rebuild"):
-        Retriever.load(index_folder, corpus=ROOT / "corpus")
-    index = Index.load(index_folder)
+        Retriever.load(built_index, corpus=ROOT / "corpus")
+    index = Index.load(built_index)
     retriever = Retriever(index, settings=Settings.from_env())
     assert retriever.keyword is not index.keyword and retriever.keyword.params["k1"] == 1.2
 
@@ -306,11 +309,11 @@ def test_an_index_loads_with_its_own_model_unless_another_is_asked_for(built_ind
         Retriever.load(folder, corpus=ROOT / "corpus")
 
 
-def test_load_and_search_import_neither_torch_nor_sentence_transformers(index_folder):
+def test_load_and_search_import_neither_torch_nor_sentence_transformers(built_index):
     onnx_model_for(DEFAULT_MODEL)  # the export serving finds (made once per model, in the configured cache)
     code = ("import json, sys\n"
             "from rag import Retriever\n"
-            f"retriever = Retriever.load({str(index_folder)!r}, corpus={str(ROOT / 'corpus')!r})\n"
+            f"retriever = Retriever.load({str(built_index)!r}, corpus={str(ROOT / 'corpus')!r})\n"
             "hits = retriever.search('test ban treaty')\n"
             "print(json.dumps([type(retriever.encoder).__name__, hits[0].doc.id, list(hits.notes), sorted(m for m "
             "in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers', 'transformers'))]))")
