@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -37,16 +36,19 @@ def questions(limit: int | None = None) -> list[str]:
     return asked[:limit] if limit else asked
 
 
-def timed(fn, items: list, repeats: int) -> list[float]:
-    """Seconds per call of fn(item), each item `repeats` times, after one warm call on each of the first 3."""
+def timed(fns: dict, items: list, repeats: int) -> dict[str, list[float]]:
+    """Seconds per call of each fn(item), by name: every item `repeats` times, the functions interleaved item by
+    item so that a busy moment on a shared machine hits them alike; one warm call each on the first 3 items."""
     for item in items[:3]:
-        fn(item)
-    times = []
+        for fn in fns.values():
+            fn(item)
+    times = {name: [] for name in fns}
     for _ in range(repeats):
         for item in items:
-            start = time.perf_counter()
-            fn(item)
-            times.append(time.perf_counter() - start)
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                fn(item)
+                times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -96,18 +98,20 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 600.0, interv
                 if response.status == 200:
                     response.read()
                     return time.perf_counter()
-        except (OSError, urllib.error.HTTPError):
+        except OSError:  # refused while starting, or an HTTP error status
             time.sleep(interval)
     raise SystemExit(f"no answer from {url} within {timeout:.0f} s")
 
 
 @dataclass
 class Server:
-    """A served subprocess: its base URL, the process, and when it was started (perf_counter)."""
+    """A served subprocess: its base URL, the process, when it was started and (for the app) when it first
+    answered a REST search, both perf_counter times."""
 
     url: str
     process: subprocess.Popen
     started: float
+    first_answer: float | None = None
 
 
 @contextlib.contextmanager
