@@ -184,13 +184,14 @@ def serve(retriever: Searcher, settings: Settings, *, block: bool = True) -> Ser
     return served
 
 
-def load_retriever(settings: Settings, corpus: Path | None = None) -> Searcher:
+def load_retriever(settings: Settings, corpus: Path | None = None, model: str | None = None) -> Searcher:
     """The retriever over settings.index_dir, rebuilt in this process first when it is missing or stale
-    (said in the terminal). `corpus` is the --corpus flag: None means the corpus the index was built from,
-    as its manifest records, so an index is never rebuilt from a corpus it was not built from."""
+    (said in the terminal). `corpus` and `model` are the --corpus and --model flags: None means the corpus
+    and model the index was built from, as its manifest records (`RAG_MODEL` still chooses a model), so an
+    index is never rebuilt from a corpus or with a model it was not asked for."""
     from rag import Retriever
 
-    return Retriever.load(settings.index_dir, corpus=corpus, model=settings.model, rebuild=True)
+    return Retriever.load(settings.index_dir, corpus=corpus, model=model, rebuild=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -215,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     """Load (or first build) the index, then serve the chat until interrupted; raises RagError."""
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
-    retriever = load_retriever(settings, corpus=args.corpus)
+    retriever = load_retriever(settings, corpus=args.corpus, model=args.model)
     if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it
         settings = replace(settings, corpus_dir=retriever.corpus_dir)
     # Logging starts once serving: while loading, libraries' INFO chatter would bury a one-line error.

@@ -31,6 +31,12 @@ class Settings:
     corpus_dir: Path = field(default=ROOT / "corpus")
     index_dir: Path = field(default=ROOT / "embeddings" / "index")
     model: str = DEFAULT_MODEL  # any sentence-transformers model name or local path
+    #: Verified ONNX exports of the models, one folder per weights fingerprint, shared by every index.
+    onnx_cache: Path = field(default=Path.home() / ".cache" / "coldwar-rag" / "onnx")
+    #: onnxruntime intra-op threads. One: a question encodes faster at 1 thread than at 2 on the 2-core
+    #: machines this runs on (issue 9: 14.4 ms at 1 thread; 2 threads lost to the thread hand-off) and batch
+    #: throughput is near equal; concurrent searches use the other core.
+    encoder_threads: int = 1
 
     # --- ranking. Weighted reciprocal rank fusion: score = sum over signals of weight / (rrf_k + rank). A small
     # constant (not the usual 60) lets each list's first places count, and keyword evidence counts 0.7 of
@@ -98,9 +104,10 @@ class Settings:
 #: The environment variable of each setting; CLI flags of the same meaning override them.
 ENV_VARS = {spec.name: f"RAG_{spec.name.upper()}" for spec in fields(Settings)}
 
-_PATHS = ("corpus_dir", "index_dir")
-_WHOLE = {"port": 0, "rrf_k": 0, "fusion_depth": 1, "max_k": 1, "chat_k": 1, "chat_max_k": 1,
-          "concurrency": 1}  # whole-number settings and their least allowed value
+_PATHS = ("corpus_dir", "index_dir", "onnx_cache")
+# Whole-number settings and their least allowed value.
+_WHOLE = {"port": 0, "rrf_k": 0, "fusion_depth": 1, "max_k": 1, "chat_k": 1, "chat_max_k": 1, "concurrency": 1,
+          "encoder_threads": 1}
 _REAL = ("semantic_weight", "keyword_weight", "sentence_weight", "min_similarity", "bm25_k1", "bm25_b")
 _FLAGS = ("modern_names",)
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

@@ -4,6 +4,10 @@ retriever, the /search API through gradio_client against a running server, and `
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -197,3 +201,43 @@ def test_python_app_builds_index_then_serves(chat_corpus, tmp_path):
         assert (index / "manifest.json").exists()
         hits = Client(url, verbose=False).predict("Zhou Enlai test ban", api_name="/search")
         assert any("Zhou Enlai" in h["title"] for h in hits)
+
+
+def test_python_app_answers_without_importing_torch(built_index):
+    """`python app.py` run as is (through runpy, so the test adds only an exit hook that lists the heavy
+    modules the process imported), asked once through gradio_client, then stopped with Ctrl-C."""
+    import json
+    import signal
+
+    from conftest import ROOT, free_port
+    from gradio_client import Client
+
+    from rag.index.encoder import onnx_model_for
+    from rag.settings import DEFAULT_MODEL
+
+    onnx_model_for(DEFAULT_MODEL)  # the export serving finds (made once per model, in the configured cache)
+    port = free_port()
+    code = ("import atexit, json, runpy, sys\n"
+            "atexit.register(lambda: print('HEAVY ' + json.dumps(sorted(m for m in sys.modules if m.split('.')[0] "
+            "in ('torch', 'sentence_transformers', 'transformers'))), flush=True))\n"
+            f"sys.argv = ['app.py', '--port', '{port}', '--index', {str(built_index)!r}, "
+            f"'--corpus', {str(ROOT / 'corpus')!r}]\n"
+            "runpy.run_path('app.py', run_name='__main__')\n")
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert server.poll() is None, server.stdout.read()
+        hits = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("test ban treaty", api_name="/search")
+        assert hits and hits[0]["title"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
+    heavy = [json.loads(line.removeprefix("HEAVY ")) for line in output.splitlines() if line.startswith("HEAVY ")]
+    assert heavy == [[]], output

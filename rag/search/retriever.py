@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -82,7 +83,11 @@ class Retriever:
     @classmethod
     def load(cls, path: str | Path | None = None, *, corpus: str | Path | None = None, model: str | None = None,
              check: bool = True, rebuild: bool = False) -> Retriever:
-        """Open an index folder (default: the configured `embeddings/index/`) and load the model.
+        """Open an index folder (default: the configured `embeddings/index/`) and its query encoder.
+
+        The model is the one the index was built with, unless `model` (or `RAG_MODEL`) asks for another.
+        Questions are encoded by the index's verified ONNX export (no torch); an index whose rebuild found
+        ONNX unusable is served by sentence-transformers, said in every `Results.notes` and logged.
 
         With `check`, an index that no longer matches its corpus or the model, or lacks up-to-date sentence
         vectors or BM25 index for the settings, raises `StaleIndex` naming the rebuild command. Nothing is
@@ -91,14 +96,17 @@ class Retriever:
         is not checked (said in every `Results.notes` and logged). With `rebuild`, a missing or stale index is
         first rebuilt, in this process, from that same corpus.
         """
-        from rag.index.encoder import Encoder
+        from rag.index.encoder import serving_encoder
         from rag.index.manifest import read_manifest, rebuild_command
+        from rag.settings import ENV_VARS
 
         settings = Settings.from_env(index_dir=path, model=model)
         try:
             manifest = read_manifest(settings.index_dir)
         except IndexUnavailable:
             manifest = None  # Index.load below says what is wrong and how to rebuild
+        if model is None and not os.environ.get(ENV_VARS["model"]) and manifest is not None and manifest.model:
+            settings = replace(settings, model=manifest.model)  # nobody asked for another: the index's own
         corpus_dir, notes = corpus_of(settings, manifest, corpus)
         settings = replace(settings, corpus_dir=corpus_dir or settings.corpus_dir)
         # The command to suggest names the index's own corpus, even a vanished one, never the default.
@@ -123,7 +131,11 @@ class Retriever:
             if reasons:
                 raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
                                  f"rebuild it with `{command}`")
-        encoder = Encoder(settings.model)
+        encoder, notice = serving_encoder(index.manifest, settings,
+                                          [doc.embedding_text for doc in index.documents[:256]])
+        if notice:
+            log.warning("index at %s: %s", settings.index_dir, notice)
+            notes.append(notice)
         if encoder.dimension != index.dimension:
             raise StaleIndex(f"the index holds {index.dimension}-dimensional vectors but {settings.model} makes "
                              f"{encoder.dimension}; rebuild it with `{command}`")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -13,12 +16,13 @@ from conftest import ROOT
 
 from rag.documents.document import Document
 from rag.errors import IndexUnavailable, StaleIndex
+from rag.index.encoder import onnx_model_for, resolve_model
 from rag.index.keyword import params
 from rag.index.store import Index
 from rag.search.question import QueryError
 from rag.search.results import Signal
 from rag.search.retriever import Mode, Retriever, SortOrder
-from rag.settings import Settings
+from rag.settings import DEFAULT_MODEL, Settings
 
 pytestmark = pytest.mark.slow
 
@@ -280,9 +284,10 @@ def test_load_can_rebuild_an_old_format_index_without_reembedding_documents(buil
 
 
 def test_load_can_rebuild_a_stale_index(built_index, tmp_path):
-    folder = _stale_copy(built_index, tmp_path / "index", lambda m: m.update(model="some-other-model"))
+    folder = _stale_copy(built_index, tmp_path / "index",
+                         lambda m: m.update(model_fingerprint="0" * 16, model_files={}))  # "other weights"
     retriever = Retriever.load(folder, corpus=ROOT / "corpus", rebuild=True)
-    assert json.loads((folder / "manifest.json").read_text())["model"] != "some-other-model"
+    assert json.loads((folder / "manifest.json").read_text())["model_fingerprint"] != "0" * 16
     assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
 
 
@@ -350,3 +355,32 @@ def test_the_sentence_signal_is_off_by_default_and_fused_when_weighted(retriever
     results = weighted.search(question)
     assert Signal.SENTENCE in results[0].matched and results[0].doc.id == "dc673033469e6c9c"
     assert not any(Signal.SENTENCE in h.matched for h in weighted.search(question, mode="semantic"))
+
+
+def test_an_index_loads_with_its_own_model_unless_another_is_asked_for(built_index, tmp_path, monkeypatch):
+    other = tmp_path / "copy-of-minilm"  # same weights (linked), so the ONNX export is found without torch
+    shutil.copytree(resolve_model(DEFAULT_MODEL), other, copy_function=os.symlink)
+    folder = _stale_copy(built_index, tmp_path / "index", lambda m: m.update(model=str(other)))
+    monkeypatch.delenv("RAG_MODEL", raising=False)
+    retriever = Retriever.load(folder, corpus=ROOT / "corpus")
+    assert retriever.settings.model == str(other)
+    assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
+    with pytest.raises(StaleIndex, match="model changed"):
+        Retriever.load(folder, corpus=ROOT / "corpus", model=DEFAULT_MODEL)
+    monkeypatch.setenv("RAG_MODEL", DEFAULT_MODEL)
+    with pytest.raises(StaleIndex, match="model changed"):
+        Retriever.load(folder, corpus=ROOT / "corpus")
+
+
+def test_load_and_search_import_neither_torch_nor_sentence_transformers(index_folder):
+    onnx_model_for(DEFAULT_MODEL)  # the export serving finds (made once per model, in the configured cache)
+    code = ("import json, sys\n"
+            "from rag import Retriever\n"
+            f"retriever = Retriever.load({str(index_folder)!r}, corpus={str(ROOT / 'corpus')!r})\n"
+            "hits = retriever.search('test ban treaty')\n"
+            "print(json.dumps([type(retriever.encoder).__name__, hits[0].doc.id, list(hits.notes), sorted(m for m "
+            "in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers', 'transformers'))]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["OnnxEncoder", ZHOU_TEST_BAN, [], []]
