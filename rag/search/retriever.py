@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import sort_key
+from rag.documents.names import modern_text, modernise
 from rag.errors import IndexUnavailable, StaleIndex
 from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.store import Index
+from rag.search.best_sentence import sentence_ranking
 from rag.search.citation import cite
 from rag.search.filters import CollectionPreference, DateFilter
 from rag.search.fusion import fuse
@@ -155,6 +157,11 @@ class Retriever:
         asked = understand(question)
         date_from, date_to, phrase, notes = _date_range(asked, date_from, date_to)
         notes[:0] = self.notes
+        # 0. Names in variant spellings ("Chou En-lai") read in the modern one the documents are indexed by.
+        reading = modernise(asked.query) if self.settings.modern_names else None
+        if reading and reading.changes:
+            asked = replace(asked, query=reading.text)
+            notes[:0] = reading.notes
         # 1. The date filter comes first.
         allowed = self.dates.allowed(date_from, date_to)
         if not asked.query:
@@ -166,6 +173,11 @@ class Retriever:
             rankings[Signal.SEMANTIC] = self._semantic(query_vector, allowed)
         if mode is not Mode.SEMANTIC:
             rankings[Signal.KEYWORD] = self._keyword(asked.query, allowed)
+        if mode is Mode.HYBRID and self.settings.sentence_weight > 0 and self.index.sentences is not None:
+            sentences = self.index.sentences
+            rankings[Signal.SENTENCE] = _Ranking(*sentence_ranking(
+                sentences.vectors, sentences.offsets, query_vector, min_similarity=self.min_similarity,
+                allowed=allowed))
         # 3. Merged by weighted reciprocal rank fusion (a named collection's rows first), 4. cut to k.
         named, preferred = self.collections.named(asked.query)
         if named:
@@ -230,7 +242,8 @@ def _date_range(asked: Question, date_from, date_to) -> tuple[str | None, str | 
 
 
 def _terms_of(text: str) -> list[str]:
-    return KeywordIndex.tokenize([text])[0]
+    """A summary sentence's keywords, names in modern spelling like the (modernised) question's."""
+    return KeywordIndex.tokenize([modern_text(text)])[0]
 
 
 def _keyword_index(index: Index, settings: Settings) -> KeywordIndex:

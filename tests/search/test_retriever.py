@@ -294,6 +294,72 @@ def test_load_can_rebuild_a_stale_index(built_index, tmp_path):
     assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
 
 
+# ------------------------------------------------------------------------------------ names in old spellings
+
+
+def test_a_question_in_old_spellings_finds_what_the_modern_one_finds_and_says_so(retriever):
+    modern = retriever.search("What did Zhou Enlai say about the test ban?")
+    old = retriever.search("What did Chou En-lai say about the test ban?")
+    assert [h.doc.id for h in old] == [h.doc.id for h in modern] and old[0].doc.id == ZHOU_TEST_BAN
+    assert old.notes[0] == "read “Chou En-lai” as “Zhou Enlai”"
+    assert old.query == modern.query and old.question == "What did Chou En-lai say about the test ban?"
+    assert not any(note.startswith("read ") for note in modern.notes)
+
+
+def test_reading_names_can_be_switched_off(bundled_index, encoder):
+    as_written = Retriever(bundled_index, encoder, Settings(modern_names=False)).search("Chou En-lai test ban")
+    assert as_written.query == "Chou En-lai test ban" and not as_written.notes
+
+
+OLD_AND_NEW = [  # summaries in both spellings, and two documents about nothing named
+    ("1957-01", "Chou En-lai in Peking", "Premier Chou En-lai received the Albanian delegation in Peking. "
+                                         "He condemned Khrushchov's revisionism."),
+    ("1963-06", "Zhou Enlai on the border", "Zhou Enlai discussed the Sino-Indian border in Beijing."),
+    ("1963-07", "Party talks in Moscow", "Teng Hsiao-ping led the Chinese delegation to the party talks."),
+    ("1960-05", "Grain harvests", "Grain output fell in the provinces after the drought."),
+    ("1961-03", "Radio broadcasts", "Soviet radio broadcasts about agriculture and tractors."),
+]
+
+
+@pytest.fixture(scope="module")
+def spellings_retriever(encoder):
+    from rag.index.build import in_memory
+
+    docs = [Document.create(date=date, date_text=date, title=title, collection="Test", summary=summary)
+            for date, title, summary in OLD_AND_NEW]
+    return Retriever(in_memory(docs, encoder), encoder, Settings())
+
+
+@pytest.mark.parametrize("question", ["Zhou Enlai in Beijing", "Chou En-lai in Peking"])
+def test_either_spelling_finds_the_documents_written_in_both(spellings_retriever, question):
+    results = spellings_retriever.search(question, k=2)
+    assert {h.doc.title for h in results} == {"Chou En-lai in Peking", "Zhou Enlai on the border"}
+    assert all(Signal.KEYWORD in h.matched for h in results)
+
+
+@pytest.mark.parametrize(("question", "title", "quoted"), [
+    ("Deng Xiaoping at the talks", "Party talks in Moscow", "Teng Hsiao-ping led"),
+    ("Khrushchev's revisionism", "Chou En-lai in Peking", "He condemned Khrushchov's revisionism."),
+])
+def test_a_modern_question_finds_a_summary_in_old_spelling_and_quotes_it_as_written(spellings_retriever, question,
+                                                                                     title, quoted):
+    top = spellings_retriever.search(question, k=1)[0]
+    assert top.doc.title == title and Signal.KEYWORD in top.matched
+    assert quoted in top.highlight  # the sentence naming the person, verbatim
+
+
+# ------------------------------------------------------------------------------------ sentence signal
+
+
+def test_the_sentence_signal_is_off_by_default_and_fused_when_weighted(retriever, bundled_index, encoder):
+    question = "Which cities did the Chinese friendship delegation visit?"
+    assert not any(Signal.SENTENCE in h.matched for h in retriever.search(question))
+    weighted = Retriever(bundled_index, encoder, Settings(sentence_weight=1.0))
+    results = weighted.search(question)
+    assert Signal.SENTENCE in results[0].matched and results[0].doc.id == "dc673033469e6c9c"
+    assert not any(Signal.SENTENCE in h.matched for h in weighted.search(question, mode="semantic"))
+
+
 def test_an_index_loads_with_its_own_model_unless_another_is_asked_for(built_index, tmp_path, monkeypatch):
     other = tmp_path / "copy-of-minilm"  # same weights (linked), so the ONNX export is found without torch
     shutil.copytree(resolve_model(DEFAULT_MODEL), other, copy_function=os.symlink)
