@@ -56,8 +56,8 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
     import gradio as gr
 
     def respond(message, history, topic, date_from, date_to, k, order, mode):
-        reply = chat.reply(message, topic, date_from, date_to, k, order, mode)
         history = list(history or [])
+        reply = chat.reply(message, topic, date_from, date_to, k, order, mode, turn=len(history))
         if reply.shown_question is not None:
             history.append({"role": "user", "content": reply.shown_question})
         history.append({"role": "assistant", "content": reply.answer})

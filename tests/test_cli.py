@@ -101,7 +101,7 @@ def test_no_command_prints_usage_and_exits_2():
     ("-m", "rag.cli", "corpus", "--help"), ("-m", "rag.documents.corpus", "--help"),
     ("-m", "rag.cli", "rebuild", "--help"), ("-m", "embeddings.rebuild", "--help"),
     ("-m", "rag.cli", "search", "--help"), ("-m", "rag", "search", "--help"),
-    ("-m", "rag.cli", "serve", "--help"), ("app.py", "--help"),
+    ("-m", "rag.cli", "serve", "--help"), ("app.py", "--help"), ("-m", "rag", "answer", "--help"),
 ])
 def test_every_help_lists_the_exit_statuses(command):
     done = _run(*command)
@@ -113,6 +113,7 @@ def test_every_help_lists_the_exit_statuses(command):
     ("rebuild", ["--corpus", "--out", "--model", "--index-type", "--full", "--check", "--quiet"]),
     ("search", ["--queries", "--json", "--index", "--k", "--from", "--to", "--sort", "--mode"]),
     ("serve", ["--host", "--port", "--index", "--corpus", "--model"]),
+    ("answer", ["--topic", "--json", "--index", "--k", "--from", "--to", "--mode"]),
 ])
 def test_each_subcommand_has_the_flags_readme_lists(command, flags):
     done = _run("-m", "rag.cli", command, "--help")
@@ -147,6 +148,19 @@ def test_search_works_on_the_small_index(entry, small):
     done = _search(entry, small, "Zhou Enlai test ban", "--k", "2", "--json")
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)) == 2
+
+
+def test_answer_prints_the_record_and_the_text(small):
+    entry = ("-m", "rag", "answer")
+    done = _search(entry, small, "what about 1964?", "--topic", "Romania mediation", "--k", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["question"] == "Romania mediation in 1964" and record["answered"] is True
+    assert len(record["documents"]) <= 3 and record["synthesis"]
+    text = _search(entry, small, "Who painted the Mona Lisa?")
+    assert text.returncode == 0, text.stderr
+    assert "No summary in the archive answers this directly" in text.stdout
+    _one_error_line(_search(entry, small, "  "), 2)
 
 
 @pytest.mark.parametrize("entry", SEARCH)

@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from rag.chat.followup import Topic, resolve
+from rag.chat.answer import answer
+from rag.chat.followup import Topic
 from rag.chat.render import escape, format_answer
 from rag.documents.corpus import load_corpus
 from rag.search.params import Mode, SortOrder, checked_range
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from rag.chat.answer import Answer
+    from rag.search.highlight import SentenceScore
     from rag.search.results import Results
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ class Searcher(Protocol):
 
     def search(self, question: str, k: int = 10, date_from: str | None = None, date_to: str | None = None,
                sort: str = "relevance", mode: str = "hybrid") -> Results: ...
+
+    def sentence_scores(self, results: Results) -> list[list[SentenceScore]]: ...
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,16 @@ class Collection:
 @dataclass(frozen=True)
 class Reply:
     """One chat turn: the user's message as shown (escaped; None for an empty question), the answer
-    (Markdown from escaped text), the topic a follow-up will build on, and the results when a search ran."""
+    (Markdown from escaped text), the topic a follow-up will build on, and the answer as data when a search ran."""
 
     shown_question: str | None
     answer: str
     topic: Topic | None
-    results: Results | None = None
+    data: Answer | None = None
+
+    @property
+    def results(self) -> Results | None:
+        return None if self.data is None else self.data.results
 
 
 @dataclass
@@ -98,22 +107,23 @@ class Chat:
 
     def reply(self, message: str | None, topic: Topic | None, date_from: str | None = None,
               date_to: str | None = None, k=None, order: str | SortOrder = SortOrder.DATE,
-              mode: str | Mode = Mode.HYBRID) -> Reply:
+              mode: str | Mode = Mode.HYBRID, turn: int = 0) -> Reply:
         """Answer one message (k None: the chat's default); never raises: bad input and failures become a plain
-        message."""
+        message. `turn` (the answer's place in the chat) makes its [n] links unique on the page."""
         question = " ".join((message or "").split())
         if not question:
             return Reply(None, f"Please type a question first, for example: “{escape(EXAMPLES[0])}”", topic)
         shown = escape(question)
         try:
             order = SortOrder(order)
-            results = self.search(resolve(question, topic), self.settings.chat_k if k is None else k, date_from,
-                                  date_to, order, mode)
+            start, end = checked_range(date_from, date_to)
+            data = answer(self.retriever, question, topic, k=self.settings.chat_k if k is None else k,
+                          date_from=start, date_to=end, sort=order.value, mode=Mode(mode).value)
         except ValueError as exc:  # bad dates, k, order, mode or question: the message says what to change
             return Reply(shown, f"**Could not search:** {escape(str(exc))}", topic)
         except Exception:
             log.exception("search failed for %r", question)
             return Reply(shown, "**Sorry, the search failed unexpectedly.** The error was logged on the "
                          "server; please try again or rephrase.", topic)
-        answer = format_answer(results, question, order, self.collection_size)
-        return Reply(shown, answer, Topic(results.query, results.date_phrase), results)
+        text = format_answer(data, order, self.collection_size, anchor=f"answer{turn}")
+        return Reply(shown, text, data.topic, data)
