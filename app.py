@@ -39,9 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("app")
 
 SERVE_USAGE = """Serve the archive chat on http://127.0.0.1:7860 (loopback only unless --host 0.0.0.0), building the
-index first when there is none; the page has an HTTP API at /search (see "Use via API" in its footer).
+index first when there is none; the REST API is at /api/answer and /api/search (docs at /docs). The terminal shows
+one line per start, the rebuild's progress and warnings or errors; --verbose shows the rest.
 
-    python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M]
+    python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M] [--verbose]
     coldwar-rag serve ...                (the same flags)
 """
 
@@ -153,7 +154,7 @@ class Served:
             self.thread.join(timeout=30)
 
 
-def serve(retriever: Searcher, settings: Settings, *, block: bool = True) -> Served:
+def serve(retriever: Searcher, settings: Settings, *, block: bool = True, verbose: bool = False) -> Served:
     """The chat page at `/` and the REST API at `/api/…` (docs at `/docs`) on one uvicorn server at
     settings.host:settings.port, never shared publicly. With `block=False` it runs in a thread and returns
     once it accepts connections. The theme uses system fonts only, so the page loads nothing from the
@@ -167,12 +168,12 @@ def serve(retriever: Searcher, settings: Settings, *, block: bool = True) -> Ser
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     gr.mount_gradio_app(api, build_app(retriever, settings), path="/", theme=theme, footer_links=["api"],
                         server_name=settings.host, server_port=settings.port)
-    # Access logs off: one line per start, warnings and errors only (a line per request is noise).
-    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port, log_level="warning",
-                                           access_log=False))
+    # Access logs off: one line per start, warnings and errors only (a line per request is noise); --verbose on.
+    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port,
+                                           log_level="info" if verbose else "warning", access_log=verbose))
     served = Served(f"http://{settings.host}:{settings.port}/", server)
     if block:
-        print(f"Serving on {served.url}", flush=True)
+        print(f"Serving the archive chat and its REST API (/api/answer, /api/search) on {served.url}", flush=True)
         server.run()
         return served
     served.thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
@@ -203,6 +204,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", help="corpus folder (default: $RAG_CORPUS_DIR or corpus/)")
     parser.add_argument("--model", help="embedding model used when the index has to be built (default: $RAG_MODEL "
                                         "or the bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print libraries' INFO logs, each request and their deprecation warnings "
+                             "(default: one line per start, warnings and errors)")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -215,13 +219,25 @@ def run(args: argparse.Namespace) -> int:
     """Load (or first build) the index, then serve the chat until interrupted; raises RagError."""
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
+    quiet_terminal(args.verbose)
     retriever = load_retriever(settings, corpus=args.corpus)
     if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it
         settings = replace(settings, corpus_dir=retriever.corpus_dir)
-    # Logging starts once serving: while loading, libraries' INFO chatter would bury a one-line error.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    serve(retriever, settings)
+    serve(retriever, settings, verbose=args.verbose)
     return 0
+
+
+def quiet_terminal(verbose: bool) -> None:
+    """Warnings and errors only (FAISS's loader, bm25s, httpx and Gradio log INFO/DEBUG lines, pandas warns of
+    deprecations inside Gradio's plots); with `verbose`, INFO logs and those warnings too."""
+    import warnings
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    if not verbose:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", module=r"gradio(\.|$)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -197,3 +197,40 @@ def test_python_app_builds_index_then_serves(chat_corpus, tmp_path):
         assert (index / "manifest.json").exists()
         hits = Client(url, verbose=False).predict("Zhou Enlai test ban", api_name="/search")
         assert any("Zhou Enlai" in h["title"] for h in hits)
+
+
+def _serve_one_request(index: Path, *flags: str) -> list[str]:
+    """`python app.py` over an existing index: wait for the page, ask /api/search once, stop; its output lines."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT, free_port
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", str(index), *flags],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=Romania", timeout=5).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    return [line for line in output.splitlines() if line.strip()], port
+
+
+@pytest.mark.slow
+def test_the_terminal_says_one_line_per_start_and_more_with_verbose(built_index):
+    lines, port = _serve_one_request(built_index)
+    assert lines == [f"Serving the archive chat and its REST API (/api/answer, /api/search) on "
+                     f"http://127.0.0.1:{port}/"]
+    verbose, port = _serve_one_request(built_index, "--verbose")
+    assert any("GET /api/search?q=Romania" in line for line in verbose), verbose  # the request, logged
+    assert len(verbose) > 2 and not any("share=True" in line for line in lines)

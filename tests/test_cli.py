@@ -112,7 +112,7 @@ def test_every_help_lists_the_exit_statuses(command):
     ("corpus", ["parse", "stats", "--json"]),
     ("rebuild", ["--corpus", "--out", "--model", "--index-type", "--full", "--check", "--quiet"]),
     ("search", ["--queries", "--json", "--index", "--k", "--from", "--to", "--sort", "--mode"]),
-    ("serve", ["--host", "--port", "--index", "--corpus", "--model"]),
+    ("serve", ["--host", "--port", "--index", "--corpus", "--model", "--verbose"]),
     ("answer", ["--topic", "--json", "--index", "--k", "--from", "--to", "--mode"]),
 ])
 def test_each_subcommand_has_the_flags_readme_lists(command, flags):
