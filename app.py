@@ -24,7 +24,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from rag.chat.export import write_exports  # noqa: E402
 from rag.chat.render import citations_text  # noqa: E402
 from rag.chat.session import EXAMPLES, Chat, Collection, Searcher  # noqa: E402
-from rag.chat.timeline import timeline_frame, x_limits  # noqa: E402
+from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
+from rag.chat.timeline import timeline_html  # noqa: E402
 from rag.errors import CommandParser, QueryError, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
@@ -47,6 +48,46 @@ one line per start, the rebuild's progress and warnings or errors; --verbose sho
 """
 
 
+#: A new answer scrolls so that its first line is at the top of the chat, and a click on [n] (in the synthesis or
+#: on the timeline) scrolls the chat to document n's entry. Gradio's own autoscroll shows an answer's end.
+PAGE_HEAD = """<script>
+(() => {
+  const scroller = (el) => {
+    for (let n = el.parentElement; n && n !== document.body; n = n.parentElement) {
+      const y = getComputedStyle(n).overflowY;
+      if ((y === "auto" || y === "scroll") && n.scrollHeight > n.clientHeight) return n;
+    }
+    return null;
+  };
+  const toTop = (el) => {
+    const box = scroller(el);
+    if (!box) { el.scrollIntoView({block: "start"}); return; }
+    box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    const r = box.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) box.scrollIntoView({block: "nearest"});
+  };
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#answer"]');
+    if (!link) return;
+    const target = document.getElementById(link.getAttribute("href").slice(1));
+    event.preventDefault();
+    event.stopPropagation();
+    if (target) toTop(target);
+  }, true);
+  let seen = 0;
+  new MutationObserver(() => {
+    const rows = document.querySelectorAll("#chat .message-row.bot-row");
+    if (rows.length > seen) requestAnimationFrame(() => toTop(rows[rows.length - 1]));
+    seen = rows.length;
+  }).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>"""
+
+PAGE_CSS = TIMELINE_CSS + """
+@media (max-width: 600px) { #header h2 { font-size: 1.2rem; } }
+"""
+
+
 def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
     """The question box's submit handler over `chat`, writing each answer's citation files under `exports`.
 
@@ -65,9 +106,8 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
         if reply.results is None:
             return history, reply.topic, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
         txt, csv = write_exports(reply.results, exports)
-        frame = timeline_frame(reply.results)
-        plot = gr.ScatterPlot(value=frame, x_lim=x_limits(frame))
-        return history, reply.topic, plot, citations_text(reply.results), str(txt), str(csv), ""
+        timeline = timeline_html(reply.data, reply.anchor)
+        return history, reply.topic, timeline, citations_text(reply.results), str(txt), str(csv), ""
 
     return respond
 
@@ -101,8 +141,10 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         gr.Markdown(collection.header(), elem_id="header")
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Answers", elem_id="chat", height=560, sanitize_html=True,
-                                     latex_delimiters=[], buttons=["copy", "copy_all"], render_markdown=True)
+                # autoscroll off: PAGE_HEAD's script scrolls a new answer's first line to the top instead.
+                chatbot = gr.Chatbot(label="Answers", show_label=False, elem_id="chat", height=560, sanitize_html=True,
+                                     latex_delimiters=[], buttons=["copy", "copy_all"], render_markdown=True,
+                                     autoscroll=False)
                 question = gr.Textbox(label="Your question", elem_id="question", submit_btn="Ask",
                                       placeholder="e.g. What did Zhou Enlai say about the test ban treaty?")
                 gr.Examples(list(EXAMPLES), inputs=question, label="Example questions")
@@ -119,10 +161,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                 mode = gr.Radio([m.value for m in Mode], value=Mode.HYBRID.value, label="Search mode", elem_id="mode",
                                 info="hybrid: meaning + words; semantic: meaning; keyword: exact words")
                 clear = gr.Button("New conversation", variant="secondary")
-        timeline = gr.ScatterPlot(x="date", y="relevance", tooltip=["citation", "date_text", "title"],
-                                  label="Timeline of the cited documents", elem_id="timeline", height=260,
-                                  x_title="date", y_title="relevance (1 = best match)", y_lim=[0, 1.05],
-                                  x_axis_format="%b %Y")
+        timeline = gr.HTML(timeline_html(None), elem_id="timeline", js_on_load=None)
         with gr.Row():
             copy = gr.Textbox(label="Citations (numbered by date) — copy", lines=4, max_lines=12,
                               elem_id="citations", buttons=["copy"], interactive=False)
@@ -133,8 +172,8 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         inputs = [question, chatbot, topic, date_from, date_to, k, order, mode]
         outputs = [chatbot, topic, timeline, copy, txt, csv, question]
         question.submit(respond, inputs, outputs, api_visibility="private")
-        clear.click(lambda: ([], None, None, "", None, None), None, [chatbot, topic, timeline, copy, txt, csv],
-                    api_visibility="private")
+        clear.click(lambda: ([], None, timeline_html(None), "", None, None), None,
+                    [chatbot, topic, timeline, copy, txt, csv], api_visibility="private")
         gr.api(search, api_name="search")
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
@@ -167,7 +206,7 @@ def serve(retriever: Searcher, settings: Settings, *, block: bool = True, verbos
     api = create_api(retriever)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     gr.mount_gradio_app(api, build_app(retriever, settings), path="/", theme=theme, footer_links=["api"],
-                        server_name=settings.host, server_port=settings.port)
+                        server_name=settings.host, server_port=settings.port, head=PAGE_HEAD, css=PAGE_CSS)
     # Access logs off: one line per start, warnings and errors only (a line per request is noise); --verbose on.
     server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port,
                                            log_level="info" if verbose else "warning", access_log=verbose))

@@ -90,7 +90,7 @@ def respond(chat, tmp_path):
 
 def test_respond_adds_the_exchange_and_writes_exports_and_timeline(respond, tmp_path):
     earlier = [{"role": "user", "content": "Zhou Enlai"}, {"role": "assistant", "content": "Searched …"}]
-    history, topic, plot, citations, txt, csv_path, box = respond(
+    history, topic, timeline, citations, txt, csv_path, box = respond(
         "Romanian Workers party", earlier, None, "", "", 4, "date", "hybrid")
 
     assert history[:2] == earlier and len(earlier) == 2  # appended to a copy
@@ -107,16 +107,16 @@ def test_respond_adds_the_exchange_and_writes_exports_and_timeline(respond, tmp_
     assert [row["number"] for row in rows] == [str(n) for n in range(1, len(cited) + 1)]
     assert [f"[{row['number']}] {row['citation']}" for row in rows] == cited
 
-    points = plot.value["data"]  # the timeline: one point per cited document
-    assert len(points) == len(cited)
-    assert plot.x_lim is not None and plot.x_lim[0] < plot.x_lim[1]
+    assert timeline.count("<circle") == len(cited)  # the timeline: one point per cited document
 
 
 def test_respond_follows_up_on_the_topic_it_returned(respond):
     _, topic, *_ = respond("Romanian Workers party in 1963", [], None, "", "", 5, "date", "hybrid")
-    history, follow_topic, _, citations, *_ = respond("what about 1964?", [], topic, "", "", 5, "date", "hybrid")
+    history, follow_topic, timeline, citations, *_ = respond("what about 1964?", [], topic, "", "", 5, "date",
+                                                             "hybrid")
     assert "Follow-up understood as" in history[-1]["content"]
     assert follow_topic.query == topic.query and citations
+    assert timeline.count("<circle") == len(citations.splitlines())  # the follow-up's points, not none
 
 
 @pytest.mark.parametrize(("message", "date_from", "said"), [

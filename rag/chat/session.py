@@ -82,6 +82,7 @@ class Reply:
     answer: str
     topic: Topic | None
     data: Answer | None = None
+    anchor: str = ""  # the prefix of this answer's entry ids (`ANCHOR-n`), unique in the chat
 
     @property
     def results(self) -> Results | None:
@@ -125,5 +126,5 @@ class Chat:
             log.exception("search failed for %r", question)
             return Reply(shown, "**Sorry, the search failed unexpectedly.** The error was logged on the "
                          "server; please try again or rephrase.", topic)
-        text = format_answer(data, order, self.collection_size, anchor=f"answer{turn}")
-        return Reply(shown, text, data.topic, data)
+        anchor = f"answer{turn}"
+        return Reply(shown, format_answer(data, order, self.collection_size, anchor), data.topic, data, anchor)
