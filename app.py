@@ -97,9 +97,10 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
     """
     import gradio as gr
 
-    def respond(message, history, topic, date_from, date_to, k, order, mode):
+    def respond(message, history, topic, date_from, date_to, k, order, mode, collections=None):
         history = list(history or [])
-        reply = chat.reply(message, topic, date_from, date_to, k, order, mode, turn=len(history))
+        reply = chat.reply(message, topic, date_from, date_to, k, order, mode, turn=len(history),
+                           collections=collections)
         if reply.shown_question is not None:
             history.append({"role": "user", "content": reply.shown_question})
         history.append({"role": "assistant", "content": reply.answer})
@@ -160,6 +161,8 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                                  label="List documents by", elem_id="order")
                 mode = gr.Radio([m.value for m in Mode], value=Mode.HYBRID.value, label="Search mode", elem_id="mode",
                                 info="hybrid: meaning + words; semantic: meaning; keyword: exact words")
+                collections = gr.CheckboxGroup(list(collection.names), label="Collections", elem_id="collections",
+                                               info="None ticked: all", visible=len(collection.names) > 1)
                 clear = gr.Button("New conversation", variant="secondary")
         timeline = gr.HTML(timeline_html(None), elem_id="timeline", js_on_load=None)
         with gr.Row():
@@ -169,7 +172,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                 txt = gr.DownloadButton("Download citations (.txt)", elem_id="download-txt")
                 csv = gr.DownloadButton("Download citations (.csv)", elem_id="download-csv")
 
-        inputs = [question, chatbot, topic, date_from, date_to, k, order, mode]
+        inputs = [question, chatbot, topic, date_from, date_to, k, order, mode, collections]
         outputs = [chatbot, topic, timeline, copy, txt, csv, question]
         question.submit(respond, inputs, outputs, api_visibility="private")
         clear.click(lambda: ([], None, timeline_html(None), "", None, None), None,

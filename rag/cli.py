@@ -2,9 +2,9 @@
 
     coldwar-rag corpus parse FILE... | stats [DIR] [--json]    read and check corpus files
     coldwar-rag rebuild [--corpus DIR] [--out DIR] [--model M] [--index-type F] [--full] [--check] [--quiet]
-    coldwar-rag search "question" [--k N] [--from D] [--to D] [--sort S] [--mode M] [--json] [--index DIR]
+    coldwar-rag search "question" [--k N] [--from D] [--to D] [--sort S] [--mode M] [--collection C]... [--json]
     coldwar-rag search --queries FILE                          one question per line -> JSON Lines
-    coldwar-rag answer "question" [--topic T] [--k N] [--from D] [--to D] [--mode M] [--json] [--index DIR]
+    coldwar-rag answer "question" [--topic T] [--k N] [--from D] [--to D] [--mode M] [--collection C]... [--json]
     coldwar-rag serve [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M]
 
 Each command's code lives with what it drives (rag.documents.corpus, embeddings.rebuild, app); searching
@@ -123,6 +123,12 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", default=Mode.HYBRID.value, metavar="MODE",
                         help=f"one of {', '.join(Mode)} (default {Mode.HYBRID}): meaning + words, meaning, words")
     parser.add_argument("--json", action="store_true", help="print a JSON array of hits")
+    add_collection_argument(parser)
+
+
+def add_collection_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--collection", action="append", dest="collections", metavar="NAME",
+                        help="only this collection (repeat for several; the name without its dates will do)")
 
 
 def search(args: argparse.Namespace) -> int:
@@ -140,6 +146,8 @@ def search(args: argparse.Namespace) -> int:
     date_from, date_to = checked_range(args.date_from, args.date_to)
     options = dict(k=checked_k(k, Settings.from_env().max_k), date_from=date_from, date_to=date_to,
                    sort=SortOrder(args.sort), mode=Mode(args.mode))
+    if args.collections:
+        options["collections"] = args.collections
     if args.queries is not None:
         questions = _read_queries(args.queries)
         retriever = _load(args.index)
@@ -171,6 +179,7 @@ def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", default=Mode.HYBRID.value, metavar="MODE",
                         help=f"one of {', '.join(Mode)} (default {Mode.HYBRID})")
     parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    add_collection_argument(parser)
 
 
 def answer(args: argparse.Namespace) -> int:
@@ -189,6 +198,8 @@ def answer(args: argparse.Namespace) -> int:
     date_from, date_to = checked_range(args.date_from, args.date_to)
     options = dict(k=checked_k(k, Settings.from_env().max_k), date_from=date_from, date_to=date_to,
                    mode=Mode(args.mode))
+    if args.collections:
+        options["collections"] = args.collections
     reply = answer_question(_load(args.index), args.question, args.topic, **options)
     print(json.dumps(reply.to_record(), ensure_ascii=False, indent=2) if args.json else _answer_text(reply))
     return 0

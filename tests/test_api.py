@@ -103,3 +103,12 @@ def test_answer_bad_parameters_are_400(client, method, params, words):
     response = client.get("/api/answer", params=params) if method == "get" else client.post("/api/answer",
                                                                                             json=params)
     assert response.status_code == 400 and words in response.json()["error"]
+
+
+def test_collections_limit_search_and_answer(client):
+    answer = client.get("/api/answer", params={"q": "Romania", "collection": ["sino-soviet split"]}).json()
+    assert "only the collection Sino-Soviet Split, 1960-1984" in answer["notes"] and answer["documents"]
+    post = client.post("/api/search", json={"q": "Romania", "collections": ["Sino-Soviet Split, 1960-1984"]})
+    assert post.status_code == 200 and post.json()["hits"]
+    bad = client.get("/api/search", params={"q": "Romania", "collection": "Berlin Wall"})
+    assert bad.status_code == 400 and "unknown collection 'Berlin Wall'" in bad.json()["error"]

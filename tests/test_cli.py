@@ -111,9 +111,9 @@ def test_every_help_lists_the_exit_statuses(command):
 @pytest.mark.parametrize(("command", "flags"), [
     ("corpus", ["parse", "stats", "--json"]),
     ("rebuild", ["--corpus", "--out", "--model", "--index-type", "--full", "--check", "--quiet"]),
-    ("search", ["--queries", "--json", "--index", "--k", "--from", "--to", "--sort", "--mode"]),
+    ("search", ["--queries", "--json", "--index", "--k", "--from", "--to", "--sort", "--mode", "--collection"]),
     ("serve", ["--host", "--port", "--index", "--corpus", "--model", "--verbose"]),
-    ("answer", ["--topic", "--json", "--index", "--k", "--from", "--to", "--mode"]),
+    ("answer", ["--topic", "--json", "--index", "--k", "--from", "--to", "--mode", "--collection"]),
 ])
 def test_each_subcommand_has_the_flags_readme_lists(command, flags):
     done = _run("-m", "rag.cli", command, "--help")
@@ -161,6 +161,10 @@ def test_answer_prints_the_record_and_the_text(small):
     assert text.returncode == 0, text.stderr
     assert "No summary in the archive answers this directly" in text.stdout
     _one_error_line(_search(entry, small, "  "), 2)
+    only = _search(entry, small, "Romania", "--collection", "Sino-Soviet split", "--json")
+    assert "only the collection Sino-Soviet Split, 1960-1984" in json.loads(only.stdout)["notes"]
+    line = _one_error_line(_search(("-m", "rag", "search"), small, "Romania", "--collection", "Cuba"), 2)
+    assert "unknown collection 'Cuba'; the collections are: Sino-Soviet Split, 1960-1984" in line
 
 
 @pytest.mark.parametrize("entry", SEARCH)

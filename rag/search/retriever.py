@@ -20,7 +20,7 @@ from rag.errors import IndexUnavailable, StaleIndex
 from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.store import Index
 from rag.search.citation import cite
-from rag.search.filters import CollectionPreference, DateFilter
+from rag.search.filters import CollectionFilter, CollectionPreference, DateFilter, checked_collections
 from rag.search.fusion import fuse
 from rag.search.highlight import Highlighter, SentenceScore
 from rag.search.params import Mode, SortOrder, checked_k, checked_range
@@ -30,6 +30,7 @@ from rag.settings import Settings
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Sequence
 
     import numpy as np
 
@@ -74,6 +75,7 @@ class Retriever:
         self.keyword = _keyword_index(index, settings)
         self.dates = DateFilter([doc.date for doc in docs])
         self.collections = CollectionPreference([doc.collection for doc in docs])
+        self.collection_filter = CollectionFilter([doc.collection for doc in docs])
         self.highlighter = Highlighter([doc.summary for doc in docs], _terms_of,
                                        index.sentence_vectors if index.sentences is not None else None)
         warm_up()
@@ -135,17 +137,23 @@ class Retriever:
 
     def search(self, question: str, k: int = 10, date_from: str | dt.date | None = None,
                date_to: str | dt.date | None = None, sort: str | SortOrder = "relevance",
-               mode: str | Mode = "hybrid") -> Results:
-        """The k documents that best answer the question, within the date range asked for.
+               mode: str | Mode = "hybrid", collections: str | Sequence[str] | None = None) -> Results:
+        """The k documents that best answer the question, within the date range asked for (and the
+        `collections` named, when given: one name or several, with or without their date span).
 
         Explicit `date_from`/`date_to` replace any date range read from the question.
         """
         k, sort, mode = checked_k(k, self.settings.max_k), SortOrder(sort), Mode(mode)
+        wanted = self.collection_filter.resolve(checked_collections(collections))
         asked = understand(question)
         date_from, date_to, phrase, notes = _date_range(asked, date_from, date_to)
         notes[:0] = self.notes
         # 1. The date filter comes first.
         allowed = self.dates.allowed(date_from, date_to)
+        in_collections = self.collection_filter.allowed(wanted)
+        if in_collections is not None:
+            allowed = in_collections if allowed is None else allowed & in_collections
+            notes.append(f"only the collection{'s' if len(wanted) > 1 else ''} {'; '.join(wanted)}")
         if not asked.query:
             return self._listing(asked, k, date_from, date_to, phrase, allowed, notes)
         # 2. Meaning and word search over the allowed rows only.
