@@ -69,7 +69,7 @@ class Collection:
         listed = "; ".join(f"*{escape(name)}* ({count}, {escape(first)} to {escape(last)})"
                            for name, count, first, last in self.spans)
         names = listed or ", ".join(f"*{escape(n)}*" for n in self.names) or "the archive"
-        span = f", dated {escape(self.first)} to {escape(self.last)}" if self.first else ""
+        span = f", dated {escape(self.first)} to {escape(self.last)}" if self.first and len(self.spans) != 1 else ""
         return (
             "## Cold War archive assistant\n"
             f"Searches {self.size} document summaries from the Wilson Center Digital Archive ({names}){span}. "

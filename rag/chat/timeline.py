@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rag.chat.answer import Answer
 
 WIDTH, HEIGHT = 800, 230
-LEFT, RIGHT, TOP, BOTTOM = 48, 24, 16, 44  # plot margins inside the SVG (axis labels live there)
+LEFT, RIGHT, TOP, BOTTOM = 48, 40, 26, 44  # plot margins inside the SVG (axis labels live there)
 MAX_TICKS = 8
 TICK_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)  # months between ticks; the smallest that keeps <= MAX_TICKS
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
