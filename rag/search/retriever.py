@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,9 @@ from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.store import Index
 from rag.search.best_sentence import sentence_ranking
 from rag.search.citation import cite
-from rag.search.filters import CollectionPreference, DateFilter
+from rag.search.filters import CollectionFilter, CollectionPreference, DateFilter, checked_collections
 from rag.search.fusion import fuse
-from rag.search.highlight import Highlighter
+from rag.search.highlight import Highlighter, SentenceScore
 from rag.search.params import Mode, SortOrder, checked_k, checked_range
 from rag.search.question import Question, understand, warm_up
 from rag.search.results import Hit, Results, Signal
@@ -32,6 +33,7 @@ from rag.settings import Settings
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Sequence
 
     import numpy as np
 
@@ -76,6 +78,7 @@ class Retriever:
         self.keyword = _keyword_index(index, settings)
         self.dates = DateFilter([doc.date for doc in docs])
         self.collections = CollectionPreference([doc.collection for doc in docs])
+        self.collection_filter = CollectionFilter([doc.collection for doc in docs])
         self.highlighter = Highlighter([doc.summary for doc in docs], _terms_of,
                                        index.sentence_vectors if index.sentences is not None else None)
         warm_up()
@@ -148,12 +151,14 @@ class Retriever:
 
     def search(self, question: str, k: int = 10, date_from: str | dt.date | None = None,
                date_to: str | dt.date | None = None, sort: str | SortOrder = "relevance",
-               mode: str | Mode = "hybrid") -> Results:
-        """The k documents that best answer the question, within the date range asked for.
+               mode: str | Mode = "hybrid", collections: str | Sequence[str] | None = None) -> Results:
+        """The k documents that best answer the question, within the date range asked for (and the
+        `collections` named, when given: one name or several, with or without their date span).
 
         Explicit `date_from`/`date_to` replace any date range read from the question.
         """
         k, sort, mode = checked_k(k, self.settings.max_k), SortOrder(sort), Mode(mode)
+        wanted = self.collection_filter.resolve(checked_collections(collections))
         asked = understand(question)
         date_from, date_to, phrase, notes = _date_range(asked, date_from, date_to)
         notes[:0] = self.notes
@@ -164,6 +169,10 @@ class Retriever:
             notes[:0] = reading.notes
         # 1. The date filter comes first.
         allowed = self.dates.allowed(date_from, date_to)
+        in_collections = self.collection_filter.allowed(wanted)
+        if in_collections is not None:
+            allowed = in_collections if allowed is None else allowed & in_collections
+            notes.append(f"only the collection{'s' if len(wanted) > 1 else ''} {'; '.join(wanted)}")
         if not asked.query:
             return self._listing(asked, k, date_from, date_to, phrase, allowed, notes)
         # 2. Meaning and word search over the allowed rows only.
@@ -195,6 +204,20 @@ class Retriever:
         if sort is SortOrder.DATE:
             hits.sort(key=lambda hit: sort_key(hit.doc.date))
         return Results(tuple(hits), question, asked.query, date_from, date_to, phrase, fused.total, tuple(notes))
+
+    def sentence_scores(self, results: Results) -> list[list[SentenceScore]]:
+        """Each hit's summary sentences scored against the words searched (`results.query`): cosine from the
+        stored sentence vectors (0.0 when the index has none) and keyword share. For the chat's synthesis;
+        encodes the query once more (a few milliseconds) rather than widening `Results`."""
+        if not results.query:
+            return [[] for _ in results]
+        vector = self.encoder.encode([results.query])[0] if self.index.sentences is not None else None
+        terms = set(self.keyword.terms(results.query))
+        return [self.highlighter.scored(self._row_of[hit.doc.id], terms, vector) for hit in results]
+
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {doc.id: row for row, doc in enumerate(self.index.documents)}
 
     def _semantic(self, vector: np.ndarray, allowed: np.ndarray | None) -> _Ranking:
         """Rows whose cosine to the question exceeds MIN_SIMILARITY, best first, within the allowed rows."""

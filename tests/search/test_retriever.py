@@ -110,6 +110,23 @@ def test_a_named_collection_finds_its_documents(bundled_index, encoder):
     assert any("names Cuban Missile Crisis" in note for note in results.notes)
 
 
+def test_collections_limit_the_search(bundled_index, encoder):
+    extra = [Document.create(date="1962-10-27", date_text="October 27, 1962", collection="Cuban Missile Crisis",
+                             title=f"Cable number {n} on the Soviet Union", summary="A Soviet diplomat reports.")
+             for n in range(3)]
+    import numpy as np
+
+    vectors = np.vstack([bundled_index.vectors, encoder.encode([d.embedding_text for d in extra])])
+    two = Retriever(Index.build([*bundled_index.documents, *extra], vectors, model=encoder.name), encoder)
+    cuban = two.search("Soviet Union", k=10, collections=["cuban missile crisis"])
+    assert len(cuban) == 3 and {h.doc.collection for h in cuban} == {"Cuban Missile Crisis"}
+    assert "only the collection Cuban Missile Crisis" in cuban.notes
+    both = two.search("Soviet Union", k=30, collections=["Cuban Missile Crisis", "Sino-Soviet Split"])
+    assert {h.doc.collection for h in both} == {"Cuban Missile Crisis", "Sino-Soviet Split, 1960-1984"}
+    with pytest.raises(QueryError, match="unknown collection"):
+        two.search("Soviet Union", collections="Berlin")
+
+
 def test_a_question_about_nothing_in_the_archive_says_so(retriever):
     results = retriever.search("weather in Paris tomorrow")
     assert len(results) == results.total == 0
