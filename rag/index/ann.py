@@ -11,6 +11,15 @@ if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_INDEX_TYPE = "Flat"  # exact inner product; a FAISS factory string such as "HNSW32" for large corpora
+LARGE_INDEX_TYPE = "HNSW32"
+#: Up to this many documents the index is exact (Flat): measured by bench/scale.py, see `for_size`.
+FLAT_MAX_ROWS = 200_000
+
+
+def for_size(count: int) -> str:
+    """The index type for `count` documents when none is asked for: exact (Flat) up to FLAT_MAX_ROWS, HNSW32
+    above, where a brute-force scan per question outgrows the query latency budget."""
+    return DEFAULT_INDEX_TYPE if count <= FLAT_MAX_ROWS else LARGE_INDEX_TYPE
 
 
 def build(vectors: np.ndarray, index_type: str = DEFAULT_INDEX_TYPE) -> faiss.Index:
