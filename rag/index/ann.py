@@ -79,3 +79,38 @@ def range_search(index: faiss.Index, query: np.ndarray, min_similarity: float,
         params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64)))
     _, scores, ids = index.range_search(query, float(min_similarity), params=params)
     return ids.astype(np.int64), scores.astype(np.float32)
+
+
+def nearest(index: faiss.Index, query: np.ndarray, k: int,
+            rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The k rows of highest inner product with `query` on an approximate index, as (rows, scores) best first;
+    `rows` (int64 ids) restricts the search through an ID selector.
+
+    A restriction hides most of the graph's (HNSW) or lists' (IVF) candidates, so the search widens by the
+    share it hides: efSearch or nprobe times total / allowed rows (capped at the whole index). Without that,
+    a 2% restriction on HNSW32 found about a quarter of the true top 10 (issue 10).
+    """
+    import faiss
+    import numpy as np
+
+    total = int(index.ntotal)
+    k = max(1, min(int(k), total if rows is None else len(rows)))
+    widen = 1.0 if rows is None else total / max(len(rows), 1)
+    sel = None if rows is None else faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+    if isinstance(index, faiss.IndexHNSW):
+        ef = int(min(max(2 * k, index.hnsw.efSearch, 64) * widen, total))
+        params = faiss.SearchParametersHNSW(efSearch=max(ef, k), sel=sel)
+    else:
+        try:
+            ivf = faiss.extract_index_ivf(index)
+        except RuntimeError:
+            ivf = None
+        if ivf is not None:
+            nprobe = int(min(max(ivf.nprobe, 8) * widen, ivf.nlist))
+            params = faiss.SearchParametersIVF(nprobe=nprobe, sel=sel)
+        else:
+            params = faiss.SearchParameters(sel=sel)
+    query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    scores, ids = index.search(query, k, params=params)
+    found = ids[0] >= 0
+    return ids[0][found].astype(np.int64), scores[0][found].astype(np.float32)

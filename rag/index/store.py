@@ -62,6 +62,9 @@ BM25 = "bm25"
 #: the stored vectors: FAISS's ID selector on HNSW walks the graph through disallowed nodes and misses
 #: allowed ones (3 of 11 in tests/index). 20 000 rows x 384 dimensions is a few milliseconds of numpy.
 EXACT_SCAN_ROWS = 20_000
+#: An unlimited search on an approximate index returns at most this many rows (FAISS's HNSW has no range
+#: search that sees past its efSearch candidates); the default fusion depth is 200.
+ANN_ROWS = 1_000
 
 __all__ = ["BM25", "DEFAULT_INDEX_TYPE", "DOCUMENTS", "FAISS_INDEX", "MANIFEST", "SENTENCES", "SENTENCE_OFFSETS",
            "VECTORS", "Index", "IndexUnavailable", "SentenceVectors"]
@@ -177,13 +180,17 @@ class Index:
         return self.sentences.of(row)
 
     def search(self, vector: np.ndarray, *, min_similarity: float, rows: np.ndarray | None = None,
-               k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               k: int | None = None, depth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rows whose cosine to a unit `vector` exceeds `min_similarity`, best first, as (rows, scores).
 
         `rows` (row numbers or a boolean mask over rows) restricts the search *before* `k` truncates it,
-        so a filter never starves the result. On an approximate index (HNSW, IVF) a restriction to at most
-        EXACT_SCAN_ROWS rows is searched exactly over their vectors, because FAISS's ID selector can miss
-        allowed rows there; larger restrictions, and unrestricted searches, are as approximate as the index.
+        so a filter never starves the result. With `depth`, only the first `depth` rows are in order and the
+        rest follow unordered (fusion reads only its depth; a full sort of every match is wasted).
+
+        Exact (Flat) index: a FAISS range search, restricted by an ID selector. Approximate index (HNSW, IVF):
+        a restriction to at most EXACT_SCAN_ROWS rows is scanned exactly over their vectors, so a date filter
+        never loses a row brute force would return; otherwise the best max(k, depth, ANN_ROWS) rows by a FAISS
+        search widened by the share the restriction hides (`ann.nearest`), cut at the threshold.
         """
         import numpy as np
 
@@ -193,14 +200,22 @@ class Index:
             rows = np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64)
             if len(rows) == 0:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if rows is not None and len(rows) <= EXACT_SCAN_ROWS and not ann.is_exact(self.ann):
-            scores = self.vectors[rows] @ query
-            keep = scores > min_similarity  # as FAISS's range search: strictly above the radius
-            found, scores = rows[keep], scores[keep]
-        else:
+        if ann.is_exact(self.ann):
             found, scores = ann.range_search(self.ann, query, min_similarity, rows)
-        order = np.argsort(-scores, kind="stable")[:k]
-        return found[order], scores[order]
+        elif rows is not None and len(rows) <= EXACT_SCAN_ROWS:
+            scores = np.asarray(self.vectors[np.sort(rows)]) @ query
+            keep = scores > min_similarity  # as FAISS's range search: strictly above the radius
+            found, scores = np.sort(rows)[keep], scores[keep]
+        else:
+            found, scores = ann.nearest(self.ann, query, max(k or 0, depth or 0, ANN_ROWS), rows)
+            keep = scores > min_similarity
+            found, scores = found[keep], scores[keep]
+        order = _best_first(scores, k if k is not None else depth)
+        if k is None and depth is not None and len(order) < len(found):  # the unordered rest after the depth
+            rest = np.ones(len(found), dtype=bool)
+            rest[order] = False
+            order = np.concatenate([order, np.flatnonzero(rest)])
+        return found[order][:k], scores[order][:k]
 
     def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
         """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model (and,
@@ -285,6 +300,18 @@ class Index:
             fsync_dir(folder)
         write(MANIFEST, lambda fh: fh.write(
             json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode()))
+
+
+def _best_first(scores: np.ndarray, k: int | None) -> np.ndarray:
+    """Positions of the k highest scores, best first (ties: earlier position first), without a full sort
+    when k is smaller than the number of scores."""
+    import numpy as np
+
+    if k is None or k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    cut = -np.partition(-scores, k - 1)[k - 1]  # the k-th best score
+    top = np.flatnonzero(scores >= cut)  # every position tied at the cut, in order, then the stable sort
+    return top[np.argsort(-scores[top], kind="stable")][:k]
 
 
 def _structure(documents: Sequence[Document], vectors: np.ndarray, sentences: SentenceVectors | None,

@@ -174,7 +174,8 @@ class Retriever:
 
     def _semantic(self, vector: np.ndarray, allowed: np.ndarray | None) -> _Ranking:
         """Rows whose cosine to the question exceeds MIN_SIMILARITY, best first, within the allowed rows."""
-        rows, scores = self.index.search(vector, min_similarity=self.min_similarity, rows=allowed)
+        rows, scores = self.index.search(vector, min_similarity=self.min_similarity, rows=allowed,
+                                         depth=self.settings.fusion_depth)
         return _Ranking(rows, scores)
 
     def _keyword(self, query: str, allowed: np.ndarray | None) -> _Ranking:
