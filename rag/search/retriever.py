@@ -8,7 +8,6 @@ The constants that tune ranking (RRF constant, weights, minimum similarity, dept
 from __future__ import annotations
 
 import logging
-import math
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,13 +46,12 @@ class _Ranking:
     rows: np.ndarray
     scores: np.ndarray
 
-    def by_row(self, size: int) -> np.ndarray:
-        """Scores indexed by row, NaN where this signal did not match."""
+    def of(self, rows: np.ndarray) -> dict[int, float]:
+        """The raw scores of those of `rows` this signal matched (the hits shown: never an array per row)."""
         import numpy as np
 
-        full = np.full(size, np.nan, dtype=np.float64)
-        full[self.rows] = self.scores
-        return full
+        shown = np.isin(self.rows, rows)
+        return dict(zip(self.rows[shown].tolist(), self.scores[shown].tolist(), strict=True))
 
 
 class Retriever:
@@ -165,7 +163,7 @@ class Retriever:
                                                                              else ""))
         # 5. Hits with citations and highlights, 6. in the order asked for.
         terms = set(self.keyword.terms(asked.query))
-        by_signal = {signal: ranking.by_row(len(self.index)) for signal, ranking in rankings.items()}
+        by_signal = {signal: ranking.of(fused.rows) for signal, ranking in rankings.items()}
         hits = [self._hit(int(row), float(score), rank, by_signal, terms, query_vector)
                 for rank, (row, score) in enumerate(zip(fused.rows, fused.scores, strict=True), start=1)]
         if sort is SortOrder.DATE:
@@ -187,10 +185,10 @@ class Retriever:
         order = np.argsort(-scores[rows], kind="stable")
         return _Ranking(rows[order], scores[rows][order])
 
-    def _hit(self, row: int, score: float, rank: int, by_signal: dict[Signal, np.ndarray],
+    def _hit(self, row: int, score: float, rank: int, by_signal: dict[Signal, dict[int, float]],
              terms: set[str], query_vector: np.ndarray | None) -> Hit:
         doc = self.index.documents[row]
-        raw = {signal: float(scores[row]) for signal, scores in by_signal.items() if not math.isnan(scores[row])}
+        raw = {signal: scores[row] for signal, scores in by_signal.items() if row in scores}
         return Hit(doc=doc, score=score, rank=rank, matched=tuple(raw), citation=cite(doc),
                    highlight=self.highlighter.best(row, terms, query_vector),
                    semantic_score=raw.get(Signal.SEMANTIC), keyword_score=raw.get(Signal.KEYWORD))
