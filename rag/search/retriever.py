@@ -54,6 +54,16 @@ class _Ranking:
         return dict(zip(self.rows[shown].tolist(), self.scores[shown].tolist(), strict=True))
 
 
+class _Summaries:
+    """Row → summary, fetched from the documents when asked (a `DocumentTable` reads one row)."""
+
+    def __init__(self, documents):
+        self._documents = documents
+
+    def __getitem__(self, row: int) -> str | None:
+        return self._documents[row].summary
+
+
 class Retriever:
     """Searches one index; immutable after construction, so one instance serves many threads."""
 
@@ -67,11 +77,12 @@ class Retriever:
         self.index = index
         self.encoder = encoder or Encoder(index.manifest.model or settings.model)
         self.min_similarity = settings.min_similarity
-        docs = index.documents
         self.keyword = _keyword_index(index, settings)
-        self.dates = DateFilter([doc.date for doc in docs])
-        self.collections = CollectionPreference([doc.collection for doc in docs])
-        self.highlighter = Highlighter([doc.summary for doc in docs], _terms_of,
+        # Nothing per document is read here: the filters take the index's arrays, the highlighter fetches
+        # a summary only for a hit shown.
+        self.dates = DateFilter.from_spans(index.date_spans())
+        self.collections = CollectionPreference.from_codes(*index.collections())
+        self.highlighter = Highlighter(_Summaries(index.documents), _terms_of,
                                        index.sentence_vectors if index.sentences is not None else None)
         warm_up()
 
@@ -197,7 +208,10 @@ class Retriever:
         """A question that is only a date ("November 1963"): the documents of that period, oldest first."""
         import numpy as np
 
-        rows = sorted(np.flatnonzero(allowed).tolist(), key=lambda r: sort_key(self.index.documents[r].date))
+        spans = self.index.date_spans()
+        found = np.flatnonzero(allowed)
+        # By first day, the wider span (less precise date) first, as `sort_key`: 1964, 1964-01, 1964-01-01.
+        rows = found[np.lexsort((found, -spans[found, 1], spans[found, 0]))].tolist()
         notes.append("the question names only a period: listing its documents in date order")
         hits = tuple(Hit(doc=self.index.documents[r], score=0.0, rank=rank, matched=(),
                          citation=cite(self.index.documents[r]), highlight=self.highlighter.first(r))
