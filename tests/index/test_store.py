@@ -281,3 +281,10 @@ def test_rebuilt_sentence_vectors_equal_encoding_the_sentences(built_index, enco
     np.testing.assert_allclose(np.asarray(index.sentences.vectors), expected, atol=1e-5)
     for row, parts in enumerate(texts):
         assert len(index.sentence_vectors(row)) == len(parts)
+
+
+def test_search_orders_only_the_first_depth_rows_and_keeps_the_rest():
+    index = _index(40)
+    every, _ = index.search(index.vectors[0], min_similarity=-1.0)
+    rows, scores = index.search(index.vectors[0], min_similarity=-1.0, depth=5)
+    assert rows[:5].tolist() == every[:5].tolist() and sorted(rows.tolist()) == sorted(every.tolist())
