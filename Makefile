@@ -30,6 +30,8 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# Build side first (rebuild, encoders), then serving from the inside out: one query, start-up, one request over
+# HTTP, the chat in a browser, and load last (the longest, 2 minutes).
+BENCHMARKS = rebuild encode query startup rest browser load
 bench: install
-	$(BIN)/python bench/rebuild.py && $(BIN)/python bench/query.py && \
-	$(BIN)/python bench/startup.py && $(BIN)/python bench/load.py
+	set -e; for name in $(BENCHMARKS); do echo "== bench/$$name.py"; $(BIN)/python bench/$$name.py; done

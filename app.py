@@ -24,7 +24,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from rag.chat.export import write_exports  # noqa: E402
 from rag.chat.render import citations_text  # noqa: E402
 from rag.chat.session import EXAMPLES, Chat, Collection, Searcher  # noqa: E402
-from rag.chat.timeline import timeline_frame, x_limits  # noqa: E402
+from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
+from rag.chat.timeline import timeline_html  # noqa: E402
 from rag.errors import CommandParser, QueryError, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
@@ -39,10 +40,51 @@ if TYPE_CHECKING:
 log = logging.getLogger("app")
 
 SERVE_USAGE = """Serve the archive chat on http://127.0.0.1:7860 (loopback only unless --host 0.0.0.0), building the
-index first when there is none; the page has an HTTP API at /search (see "Use via API" in its footer).
+index first when there is none; the REST API is at /api/answer and /api/search (docs at /docs). The terminal shows
+one line per start, the rebuild's progress and warnings or errors; --verbose shows the rest.
 
-    python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M]
+    python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M] [--verbose]
     coldwar-rag serve ...                (the same flags)
+"""
+
+
+#: A new answer scrolls so that its first line is at the top of the chat, and a click on [n] (in the synthesis or
+#: on the timeline) scrolls the chat to document n's entry. Gradio's own autoscroll shows an answer's end.
+PAGE_HEAD = """<script>
+(() => {
+  const scroller = (el) => {
+    for (let n = el.parentElement; n && n !== document.body; n = n.parentElement) {
+      const y = getComputedStyle(n).overflowY;
+      if ((y === "auto" || y === "scroll") && n.scrollHeight > n.clientHeight) return n;
+    }
+    return null;
+  };
+  const toTop = (el) => {
+    const box = scroller(el);
+    if (!box) { el.scrollIntoView({block: "start"}); return; }
+    box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    const r = box.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) box.scrollIntoView({block: "nearest"});
+  };
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#answer"]');
+    if (!link) return;
+    const target = document.getElementById(link.getAttribute("href").slice(1));
+    event.preventDefault();
+    event.stopPropagation();
+    if (target) toTop(target);
+  }, true);
+  let seen = 0;
+  new MutationObserver(() => {
+    const rows = document.querySelectorAll("#chat .message-row.bot-row");
+    if (rows.length > seen) requestAnimationFrame(() => toTop(rows[rows.length - 1]));
+    seen = rows.length;
+  }).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>"""
+
+PAGE_CSS = TIMELINE_CSS + """
+@media (max-width: 600px) { #header h2 { font-size: 1.2rem; } }
 """
 
 
@@ -55,18 +97,18 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
     """
     import gradio as gr
 
-    def respond(message, history, topic, date_from, date_to, k, order, mode):
-        reply = chat.reply(message, topic, date_from, date_to, k, order, mode)
+    def respond(message, history, topic, date_from, date_to, k, order, mode, collections=None):
         history = list(history or [])
+        reply = chat.reply(message, topic, date_from, date_to, k, order, mode, turn=len(history),
+                           collections=collections)
         if reply.shown_question is not None:
             history.append({"role": "user", "content": reply.shown_question})
         history.append({"role": "assistant", "content": reply.answer})
         if reply.results is None:
             return history, reply.topic, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
         txt, csv = write_exports(reply.results, exports)
-        frame = timeline_frame(reply.results)
-        plot = gr.ScatterPlot(value=frame, x_lim=x_limits(frame))
-        return history, reply.topic, plot, citations_text(reply.results), str(txt), str(csv), ""
+        timeline = timeline_html(reply.data, reply.anchor)
+        return history, reply.topic, timeline, citations_text(reply.results), str(txt), str(csv), ""
 
     return respond
 
@@ -100,8 +142,10 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         gr.Markdown(collection.header(), elem_id="header")
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Answers", elem_id="chat", height=560, sanitize_html=True,
-                                     latex_delimiters=[], buttons=["copy", "copy_all"], render_markdown=True)
+                # autoscroll off: PAGE_HEAD's script scrolls a new answer's first line to the top instead.
+                chatbot = gr.Chatbot(label="Answers", show_label=False, elem_id="chat", height=560, sanitize_html=True,
+                                     latex_delimiters=[], buttons=["copy", "copy_all"], render_markdown=True,
+                                     autoscroll=False)
                 question = gr.Textbox(label="Your question", elem_id="question", submit_btn="Ask",
                                       placeholder="e.g. What did Zhou Enlai say about the test ban treaty?")
                 gr.Examples(list(EXAMPLES), inputs=question, label="Example questions")
@@ -117,11 +161,10 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                                  label="List documents by", elem_id="order")
                 mode = gr.Radio([m.value for m in Mode], value=Mode.HYBRID.value, label="Search mode", elem_id="mode",
                                 info="hybrid: meaning + words; semantic: meaning; keyword: exact words")
+                collections = gr.CheckboxGroup(list(collection.names), label="Collections", elem_id="collections",
+                                               info="None ticked: all", visible=len(collection.names) > 1)
                 clear = gr.Button("New conversation", variant="secondary")
-        timeline = gr.ScatterPlot(x="date", y="relevance", tooltip=["citation", "date_text", "title"],
-                                  label="Timeline of the cited documents", elem_id="timeline", height=260,
-                                  x_title="date", y_title="relevance (1 = best match)", y_lim=[0, 1.05],
-                                  x_axis_format="%b %Y")
+        timeline = gr.HTML(timeline_html(None), elem_id="timeline", js_on_load=None)
         with gr.Row():
             copy = gr.Textbox(label="Citations (numbered by date) — copy", lines=4, max_lines=12,
                               elem_id="citations", buttons=["copy"], interactive=False)
@@ -129,11 +172,11 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                 txt = gr.DownloadButton("Download citations (.txt)", elem_id="download-txt")
                 csv = gr.DownloadButton("Download citations (.csv)", elem_id="download-csv")
 
-        inputs = [question, chatbot, topic, date_from, date_to, k, order, mode]
+        inputs = [question, chatbot, topic, date_from, date_to, k, order, mode, collections]
         outputs = [chatbot, topic, timeline, copy, txt, csv, question]
         question.submit(respond, inputs, outputs, api_visibility="private")
-        clear.click(lambda: ([], None, None, "", None, None), None, [chatbot, topic, timeline, copy, txt, csv],
-                    api_visibility="private")
+        clear.click(lambda: ([], None, timeline_html(None), "", None, None), None,
+                    [chatbot, topic, timeline, copy, txt, csv], api_visibility="private")
         gr.api(search, api_name="search")
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
@@ -153,7 +196,7 @@ class Served:
             self.thread.join(timeout=30)
 
 
-def serve(retriever: Searcher, settings: Settings, *, block: bool = True) -> Served:
+def serve(retriever: Searcher, settings: Settings, *, block: bool = True, verbose: bool = False) -> Served:
     """The chat page at `/` and the REST API at `/api/…` (docs at `/docs`) on one uvicorn server at
     settings.host:settings.port, never shared publicly. With `block=False` it runs in a thread and returns
     once it accepts connections. The theme uses system fonts only, so the page loads nothing from the
@@ -166,13 +209,13 @@ def serve(retriever: Searcher, settings: Settings, *, block: bool = True) -> Ser
     api = create_api(retriever)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     gr.mount_gradio_app(api, build_app(retriever, settings), path="/", theme=theme, footer_links=["api"],
-                        server_name=settings.host, server_port=settings.port)
-    # Access logs off: one line per start, warnings and errors only (a line per request is noise).
-    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port, log_level="warning",
-                                           access_log=False))
+                        server_name=settings.host, server_port=settings.port, head=PAGE_HEAD, css=PAGE_CSS)
+    # Access logs off: one line per start, warnings and errors only (a line per request is noise); --verbose on.
+    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port,
+                                           log_level="info" if verbose else "warning", access_log=verbose))
     served = Served(f"http://{settings.host}:{settings.port}/", server)
     if block:
-        print(f"Serving on {served.url}", flush=True)
+        print(f"Serving the archive chat and its REST API (/api/answer, /api/search) on {served.url}", flush=True)
         server.run()
         return served
     served.thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
@@ -184,13 +227,14 @@ def serve(retriever: Searcher, settings: Settings, *, block: bool = True) -> Ser
     return served
 
 
-def load_retriever(settings: Settings, corpus: Path | None = None) -> Searcher:
+def load_retriever(settings: Settings, corpus: Path | None = None, model: str | None = None) -> Searcher:
     """The retriever over settings.index_dir, rebuilt in this process first when it is missing or stale
-    (said in the terminal). `corpus` is the --corpus flag: None means the corpus the index was built from,
-    as its manifest records, so an index is never rebuilt from a corpus it was not built from."""
+    (said in the terminal). `corpus` and `model` are the --corpus and --model flags: None means the corpus
+    and model the index was built from, as its manifest records (`RAG_MODEL` still chooses a model), so an
+    index is never rebuilt from a corpus or with a model it was not asked for."""
     from rag import Retriever
 
-    return Retriever.load(settings.index_dir, corpus=corpus, model=settings.model, rebuild=True)
+    return Retriever.load(settings.index_dir, corpus=corpus, model=model, rebuild=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -203,6 +247,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", help="corpus folder (default: $RAG_CORPUS_DIR or corpus/)")
     parser.add_argument("--model", help="embedding model used when the index has to be built (default: $RAG_MODEL "
                                         "or the bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print libraries' INFO logs, each request and their deprecation warnings "
+                             "(default: one line per start, warnings and errors)")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -215,13 +262,25 @@ def run(args: argparse.Namespace) -> int:
     """Load (or first build) the index, then serve the chat until interrupted; raises RagError."""
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
                                  corpus_dir=args.corpus, model=args.model)
-    retriever = load_retriever(settings, corpus=args.corpus)
+    quiet_terminal(args.verbose)
+    retriever = load_retriever(settings, corpus=args.corpus, model=args.model)
     if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it
         settings = replace(settings, corpus_dir=retriever.corpus_dir)
-    # Logging starts once serving: while loading, libraries' INFO chatter would bury a one-line error.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    serve(retriever, settings)
+    serve(retriever, settings, verbose=args.verbose)
     return 0
+
+
+def quiet_terminal(verbose: bool) -> None:
+    """Warnings and errors only (FAISS's loader, bm25s, httpx and Gradio log INFO/DEBUG lines, pandas warns of
+    deprecations inside Gradio's plots); with `verbose`, INFO logs and those warnings too."""
+    import warnings
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    if not verbose:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", module=r"gradio(\.|$)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,12 +6,15 @@
 
 Only new or changed documents are embedded; removed ones leave the index; another model (name or
 weights) rebuilds everything. When nothing changed it says so without loading the model (no torch).
+Embeds with the model's ONNX export, made and checked once per model in $RAG_ONNX_CACHE; when it cannot be
+used, with sentence-transformers, saying why on stderr ("note: ...").
 An error prints one line and overwrites nothing; its exit status is listed under --help.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rag.errors import CommandParser, run_command
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         return _report_check(settings, check(settings, args.index_type), args.quiet)
     report = rebuild(settings, full=args.full, index_type=args.index_type, progress=not args.quiet)
+    if report.notice:  # said even with --quiet: the index is served by the slower encoder
+        print(f"note: {report.notice}", file=sys.stderr, flush=True)
     if not args.quiet:
         print(report.line(settings.index_dir), flush=True)
     return 0

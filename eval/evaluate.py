@@ -87,14 +87,15 @@ def grid(index: Index, encoder: Encoder, questions: list[dict], values: dict = G
 
 
 def bundled_index(corpus_dir: Path) -> tuple[Index, Encoder]:
-    """The corpus embedded in memory by the builder (`rag.index.build.in_memory`) with the configured model."""
+    """The corpus embedded in memory by the builder (`rag.index.build.in_memory`) with the encoder a rebuild
+    would use for the configured model (its verified ONNX export, else sentence-transformers)."""
     from rag.documents.corpus import load_corpus
-    from rag.index.build import in_memory
-    from rag.index.encoder import Encoder
+    from rag.index.build import choose_encoder, in_memory
     from rag.settings import Settings
 
-    encoder = Encoder(Settings.from_env().model)
-    return in_memory(load_corpus(corpus_dir).documents, encoder), encoder
+    documents = load_corpus(corpus_dir).documents
+    encoder = choose_encoder(Settings.from_env(), documents)
+    return in_memory(documents, encoder), encoder
 
 
 def format_table(table: dict[str, dict[str, float]], title: str) -> str:

@@ -1,5 +1,8 @@
 """The plain REST API served beside the chat: `GET /api/search?q=…` (or the same as a JSON `POST`) returns
-what `Results.to_record()` gives — the understood date range, notes and the hits as records.
+what `Results.to_record()` gives — the understood date range, notes and the hits as records; `GET /api/answer?q=…`
+(and POST) returns the chat's answer as data, `rag.chat.answer.Answer.to_record()`: the question searched
+(after follow-up resolution when `topic`, the previous question's topic, is given), `answered`, the synthesis
+and the cited documents numbered as on the page.
 
 Why not Gradio's own `/search`: its queue protocol costs ~160 ms a call whatever the work (measured with a
 trivial function), where a plain route costs about a millisecond. This module is where FastAPI enters; the
@@ -32,6 +35,11 @@ _PARAMETERS = {
     "date_to": "latest date, inclusive to the end of its period",
     "sort": "relevance (default) or date",
     "mode": "hybrid (default), semantic or keyword",
+    "collections": "limit to these collections (repeat `collection=` in a GET; a list in a POST); default all",
+}
+_ANSWER_PARAMETERS = {
+    **_PARAMETERS,
+    "topic": "the previous question's topic (its `query`): a follow-up such as 'what about 1964?' builds on it",
 }
 
 
@@ -43,14 +51,32 @@ def _k_from_query(value: str | None) -> int | str:
 
 
 def search_record(searcher: "Searcher", q: Any, k: Any = DEFAULT_K, date_from: Any = None, date_to: Any = None,
-                  sort: Any = "relevance", mode: Any = "hybrid") -> dict:
+                  sort: Any = "relevance", mode: Any = "hybrid", collections: Any = None) -> dict:
     """One search as the JSON the API returns; raises RagError (→ 400) for a bad parameter."""
     if not isinstance(q, str) or not q.strip():
         raise QueryError("q is empty: pass the question as ?q=..., e.g. ?q=Zhou+Enlai+test+ban")
     date_from = date_from or None  # an empty form field means "no bound"
     date_to = date_to or None
     return searcher.search(q, k=k, date_from=date_from, date_to=date_to, sort=sort or "relevance",
-                           mode=mode or "hybrid").to_record()
+                           mode=mode or "hybrid", **_collections(collections)).to_record()
+
+
+def _collections(collections: Any) -> dict:
+    """The collections option, passed on only when given (the retriever checks the names)."""
+    return {"collections": collections} if collections else {}
+
+
+def answer_record(searcher: "Searcher", q: Any, topic: Any = None, k: Any = DEFAULT_K, date_from: Any = None,
+                  date_to: Any = None, sort: Any = "relevance", mode: Any = "hybrid", collections: Any = None) -> dict:
+    """One answer as the JSON the API returns; raises RagError (→ 400) for a bad parameter."""
+    from rag.chat.answer import answer
+
+    if not isinstance(q, str) or not q.strip():
+        raise QueryError("q is empty: pass the question as ?q=..., e.g. ?q=Zhou+Enlai+test+ban")
+    if topic is not None and not isinstance(topic, str):
+        raise QueryError(f"topic must be text (the previous answer's query), got {topic!r}")
+    return answer(searcher, q, topic, k=k, date_from=date_from or None, date_to=date_to or None,
+                  sort=sort or "relevance", mode=mode or "hybrid", **_collections(collections)).to_record()
 
 
 def create_api(searcher: "Searcher") -> "FastAPI":
@@ -85,9 +111,11 @@ def create_api(searcher: "Searcher") -> "FastAPI":
                    date_from: Annotated[str | None, Query(description=_PARAMETERS["date_from"])] = None,
                    date_to: Annotated[str | None, Query(description=_PARAMETERS["date_to"])] = None,
                    sort: Annotated[str, Query(description=_PARAMETERS["sort"])] = "relevance",
-                   mode: Annotated[str, Query(description=_PARAMETERS["mode"])] = "hybrid") -> dict:
+                   mode: Annotated[str, Query(description=_PARAMETERS["mode"])] = "hybrid",
+                   collection: Annotated[list[str] | None, Query(description=_PARAMETERS["collections"])] = None,
+                   ) -> dict:
         """The documents that answer `q`, with the understood date range and notes."""
-        return search_record(searcher, q, _k_from_query(k), date_from, date_to, sort, mode)
+        return search_record(searcher, q, _k_from_query(k), date_from, date_to, sort, mode, collection)
 
     @api.post("/api/search", tags=["search"], summary="Search the archive (JSON body)")
     def search_post(body: Annotated[dict[str, Any], Body(examples=[{"q": "Romania mediation", "k": 5}])]) -> dict:
@@ -96,6 +124,31 @@ def create_api(searcher: "Searcher") -> "FastAPI":
         if unknown:
             raise QueryError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(_PARAMETERS)}")
         return search_record(searcher, body.get("q"), body.get("k", DEFAULT_K), body.get("date_from"),
-                             body.get("date_to"), body.get("sort"), body.get("mode"))
+                             body.get("date_to"), body.get("sort"), body.get("mode"), body.get("collections"))
+
+    @api.get("/api/answer", tags=["answer"], summary="Answer a question: synthesis and cited documents")
+    def answer_get(q: Annotated[str, Query(description=_ANSWER_PARAMETERS["q"])] = "",
+                   topic: Annotated[str | None, Query(description=_ANSWER_PARAMETERS["topic"])] = None,
+                   k: Annotated[str | None, Query(description=_PARAMETERS["k"])] = None,
+                   date_from: Annotated[str | None, Query(description=_PARAMETERS["date_from"])] = None,
+                   date_to: Annotated[str | None, Query(description=_PARAMETERS["date_to"])] = None,
+                   sort: Annotated[str, Query(description=_PARAMETERS["sort"])] = "relevance",
+                   mode: Annotated[str, Query(description=_PARAMETERS["mode"])] = "hybrid",
+                   collection: Annotated[list[str] | None, Query(description=_PARAMETERS["collections"])] = None,
+                   ) -> dict:
+        """The chat's answer to `q` as data: what was searched and understood, `answered`, the quoted
+        sentences with their citation numbers, and the cited documents."""
+        return answer_record(searcher, q, topic, _k_from_query(k), date_from, date_to, sort, mode, collection)
+
+    @api.post("/api/answer", tags=["answer"], summary="Answer a question (JSON body)")
+    def answer_post(body: Annotated[dict[str, Any], Body(examples=[{"q": "what about 1964?",
+                                                                    "topic": "Romania mediation"}])]) -> dict:
+        """The same as GET, with the parameters as a JSON object."""
+        unknown = sorted(set(body) - set(_ANSWER_PARAMETERS))
+        if unknown:
+            raise QueryError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(_ANSWER_PARAMETERS)}")
+        return answer_record(searcher, body.get("q"), body.get("topic"), body.get("k", DEFAULT_K),
+                             body.get("date_from"), body.get("date_to"), body.get("sort"), body.get("mode"),
+                             body.get("collections"))
 
     return api

@@ -2,8 +2,9 @@
 
     coldwar-rag corpus parse FILE... | stats [DIR] [--json]    read and check corpus files
     coldwar-rag rebuild [--corpus DIR] [--out DIR] [--model M] [--index-type F] [--full] [--check] [--quiet]
-    coldwar-rag search "question" [--k N] [--from D] [--to D] [--sort S] [--mode M] [--json] [--index DIR]
+    coldwar-rag search "question" [--k N] [--from D] [--to D] [--sort S] [--mode M] [--collection C]... [--json]
     coldwar-rag search --queries FILE                          one question per line -> JSON Lines
+    coldwar-rag answer "question" [--topic T] [--k N] [--from D] [--to D] [--mode M] [--collection C]... [--json]
     coldwar-rag serve [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M]
 
 Each command's code lives with what it drives (rag.documents.corpus, embeddings.rebuild, app); searching
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from rag.errors import CommandParser, QueryError, run_command
 
 if TYPE_CHECKING:
+    from rag.chat.answer import Answer
     from rag.search.results import Results
     from rag.search.retriever import Retriever
 
@@ -32,6 +34,16 @@ SEARCH_USAGE = """Find the documents that answer a question (the index is read, 
     (python -m rag search ... is the same)
 
 Dates in the question ("in 1963", "late 1964", "before 1964") filter; --from/--to replace them.
+"""
+
+ANSWER_USAGE = """Answer a question as the chat does: sentences quoted verbatim from the summaries that answer it, each
+with its [n], and the cited documents numbered by date; or a plain "No summary in the archive answers this".
+
+    coldwar-rag answer "How did Romania try to mediate between Moscow and Beijing?"
+    coldwar-rag answer "what about 1964?" --topic "Romania mediate Moscow Beijing" --json
+    (python -m rag answer ... is the same)
+
+--json prints the record GET /api/answer returns (answered, synthesis, documents, ...).
 """
 
 
@@ -70,6 +82,11 @@ def build_parser(prog: str = "coldwar-rag") -> argparse.ArgumentParser:
     add_search_arguments(search_cmd)
     search_cmd.set_defaults(run=search)
 
+    answer_cmd = commands.add_parser("answer", help="answer a question: quoted sentences and cited documents",
+                                     description=ANSWER_USAGE)
+    add_answer_arguments(answer_cmd)
+    answer_cmd.set_defaults(run=answer)
+
     serve_cmd = commands.add_parser("serve", help="serve the chat in the browser (Gradio)",
                                     description=app.SERVE_USAGE)
     app.add_arguments(serve_cmd)
@@ -106,6 +123,12 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", default=Mode.HYBRID.value, metavar="MODE",
                         help=f"one of {', '.join(Mode)} (default {Mode.HYBRID}): meaning + words, meaning, words")
     parser.add_argument("--json", action="store_true", help="print a JSON array of hits")
+    add_collection_argument(parser)
+
+
+def add_collection_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--collection", action="append", dest="collections", metavar="NAME",
+                        help="only this collection (repeat for several; the name without its dates will do)")
 
 
 def search(args: argparse.Namespace) -> int:
@@ -123,6 +146,8 @@ def search(args: argparse.Namespace) -> int:
     date_from, date_to = checked_range(args.date_from, args.date_to)
     options = dict(k=checked_k(k, Settings.from_env().max_k), date_from=date_from, date_to=date_to,
                    sort=SortOrder(args.sort), mode=Mode(args.mode))
+    if args.collections:
+        options["collections"] = args.collections
     if args.queries is not None:
         questions = _read_queries(args.queries)
         retriever = _load(args.index)
@@ -134,6 +159,70 @@ def search(args: argparse.Namespace) -> int:
     print(json.dumps([hit.to_record() for hit in results], ensure_ascii=False, indent=2) if args.json
           else _as_text(results))
     return 0
+
+
+# -------------------------------------------------------------------------------------------------- answer
+
+
+def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
+    from rag.search.params import Mode
+
+    parser.add_argument("question", help="the question, in quotes")
+    parser.add_argument("--topic", metavar="T",
+                        help="the previous question's topic (its query): a follow-up such as 'what about 1964?' "
+                             "builds on it")
+    parser.add_argument("--index", type=Path, metavar="DIR",
+                        help="index folder (default: $RAG_INDEX_DIR or embeddings/index/)")
+    parser.add_argument("--k", default="10", metavar="N", help="how many documents to cite (default 10)")
+    parser.add_argument("--from", dest="date_from", metavar="D", help="earliest date: 1963, 1963-11 or 1963-11-27")
+    parser.add_argument("--to", dest="date_to", metavar="D", help="latest date, inclusive to the end of its period")
+    parser.add_argument("--mode", default=Mode.HYBRID.value, metavar="MODE",
+                        help=f"one of {', '.join(Mode)} (default {Mode.HYBRID})")
+    parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    add_collection_argument(parser)
+
+
+def answer(args: argparse.Namespace) -> int:
+    """Answer one question; options are checked before the model loads. Raises QueryError/DateError (2) or
+    IndexUnavailable (4)."""
+    from rag.chat.answer import answer as answer_question
+    from rag.search.params import Mode, checked_k, checked_range
+    from rag.settings import Settings
+
+    if not args.question.strip():
+        raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the test ban?'")
+    try:
+        k = int(args.k)
+    except ValueError:
+        k = args.k
+    date_from, date_to = checked_range(args.date_from, args.date_to)
+    options = dict(k=checked_k(k, Settings.from_env().max_k), date_from=date_from, date_to=date_to,
+                   mode=Mode(args.mode))
+    if args.collections:
+        options["collections"] = args.collections
+    reply = answer_question(_load(args.index), args.question, args.topic, **options)
+    print(json.dumps(reply.to_record(), ensure_ascii=False, indent=2) if args.json else _answer_text(reply))
+    return 0
+
+
+def _answer_text(reply: Answer) -> str:
+    """The answer for a terminal: what was searched, the synthesis (or that nothing answers), the documents."""
+    results = reply.results
+    lines = [f"searched: {results.question}"]
+    if results.date_range_text:
+        understood = f" (from {results.date_phrase!r})" if results.date_phrase else ""
+        lines.append(f"dates {results.date_range_text}{understood}")
+    lines.extend(f"note: {note}" for note in results.notes)
+    lines.append("")
+    if reply.synthesis:
+        lines.append(" ".join(f"{quote.sentence} [{quote.citation_number}]" for quote in reply.synthesis))
+    elif not reply.answered:
+        closest = ", ".join(c.label for c in reply.closest())
+        lines.append("No summary in the archive answers this directly; " + (
+            f"the closest documents are {closest}." if closest else "no document matched."))
+    for item in reply.cited:
+        lines += ["", f"{item.label} {item.hit.doc.date_text}  {item.hit.doc.title}", f"    {item.hit.citation}"]
+    return "\n".join(lines)
 
 
 def _load(index: Path | None) -> Retriever:

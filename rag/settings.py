@@ -31,6 +31,12 @@ class Settings:
     corpus_dir: Path = field(default=ROOT / "corpus")
     index_dir: Path = field(default=ROOT / "embeddings" / "index")
     model: str = DEFAULT_MODEL  # any sentence-transformers model name or local path
+    #: Verified ONNX exports of the models, one folder per weights fingerprint, shared by every index.
+    onnx_cache: Path = field(default=Path.home() / ".cache" / "coldwar-rag" / "onnx")
+    #: onnxruntime intra-op threads. One: a question encodes faster at 1 thread than at 2 on the 2-core
+    #: machines this runs on (issue 9: 14.4 ms at 1 thread; 2 threads lost to the thread hand-off) and batch
+    #: throughput is near equal; concurrent searches use the other core.
+    encoder_threads: int = 1
 
     # --- ranking. Weighted reciprocal rank fusion: score = sum over signals of weight / (rrf_k + rank). A small
     # constant (not the usual 60) lets each list's first places count, and keyword evidence counts 0.7 of
@@ -40,6 +46,13 @@ class Settings:
     rrf_k: int = 2
     semantic_weight: float = 1.0
     keyword_weight: float = 0.7
+    #: Weight of a third signal: documents ranked by their best summary sentence's cosine to the question (long
+    #: summaries hide the one sentence a question is about). 0 leaves it out. Off by default: on eval/ it did not
+    #: improve the held-out split's MRR@10 (numbers in eval/README.md, "The sentence signal").
+    sentence_weight: float = 0.0
+    #: Read variant spellings of names in questions (Wade-Giles, postal, older Russian transliterations) as the
+    #: modern one, `rag.documents.names`; documents are always indexed that way for keyword search.
+    modern_names: bool = True
     #: Cosine below which the dense search does not count a document as matched, so a question about nothing
     #: in the archive says so instead of returning the least-bad documents. From eval/: relevant documents
     #: score 0.20-0.80 (median 0.56, 5th percentile 0.38); off-topic questions ("weather in Paris") top out at
@@ -85,16 +98,19 @@ class Settings:
     @property
     def weights(self) -> dict[str, float]:
         """Fusion weight per signal name (`rag.search.results.Signal` values)."""
-        return {"semantic": self.semantic_weight, "keyword": self.keyword_weight}
+        return {"semantic": self.semantic_weight, "keyword": self.keyword_weight, "sentence": self.sentence_weight}
 
 
 #: The environment variable of each setting; CLI flags of the same meaning override them.
 ENV_VARS = {spec.name: f"RAG_{spec.name.upper()}" for spec in fields(Settings)}
 
-_PATHS = ("corpus_dir", "index_dir")
-_WHOLE = {"port": 0, "rrf_k": 0, "fusion_depth": 1, "max_k": 1, "chat_k": 1, "chat_max_k": 1,
-          "concurrency": 1}  # whole-number settings and their least allowed value
-_REAL = ("semantic_weight", "keyword_weight", "min_similarity", "bm25_k1", "bm25_b")
+_PATHS = ("corpus_dir", "index_dir", "onnx_cache")
+# Whole-number settings and their least allowed value.
+_WHOLE = {"port": 0, "rrf_k": 0, "fusion_depth": 1, "max_k": 1, "chat_k": 1, "chat_max_k": 1, "concurrency": 1,
+          "encoder_threads": 1}
+_REAL = ("semantic_weight", "keyword_weight", "sentence_weight", "min_similarity", "bm25_k1", "bm25_b")
+_FLAGS = ("modern_names",)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _problem(name: str, what: str, value) -> QueryError:
@@ -112,6 +128,13 @@ def _coerce(name: str, value):
             return int(value)
         except (TypeError, ValueError):
             raise _problem(name, "a whole number", value) from None
+    if name in _FLAGS:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text not in _TRUE + _FALSE:
+            raise _problem(name, f"one of {', '.join(_TRUE + _FALSE)}", value)
+        return text in _TRUE
     if name in _REAL:
         try:
             number = float(value)
@@ -134,6 +157,8 @@ def _check_ranges(s: Settings) -> None:
     for name in ("semantic_weight", "keyword_weight"):
         if getattr(s, name) <= 0:
             raise _problem(name, "greater than 0 (use a search mode to leave a signal out)", getattr(s, name))
+    if s.sentence_weight < 0:
+        raise _problem("sentence_weight", "at least 0 (0 leaves the sentence signal out)", s.sentence_weight)
     if not -1 <= s.min_similarity <= 1:
         raise _problem("min_similarity", "a cosine between -1 and 1", s.min_similarity)
     if s.bm25_k1 < 0:

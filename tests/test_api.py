@@ -72,3 +72,43 @@ def test_the_docs_page_lists_the_routes(client):
     schema = client.get("/openapi.json").json()
     assert {"get", "post"} <= set(schema["paths"]["/api/search"])
     assert client.get("/docs").status_code == 200
+
+
+# ------------------------------------------------------------------------------------------- /api/answer
+
+
+def test_answer_get_returns_the_python_answer_record(client, retriever):
+    from rag.chat.answer import answer
+
+    response = client.get("/api/answer", params={"q": "what about 1964?", "topic": "Romania mediation", "k": 4})
+    assert response.status_code == 200
+    body = response.json()
+    assert body == answer(retriever, "what about 1964?", "Romania mediation", k=4).to_record()
+    assert body["question"] == "Romania mediation in 1964" and body["date_from"] == "1964"
+    assert body["answered"] is True and body["synthesis"] and len(body["documents"]) <= 4
+
+
+def test_answer_post_matches_get_and_off_topic_is_not_answered(client):
+    params = {"q": "Who painted the Mona Lisa?"}
+    post = client.post("/api/answer", json=params).json()
+    assert post == client.get("/api/answer", params=params).json()
+    assert post["answered"] is False and post["synthesis"] == []
+
+
+@pytest.mark.parametrize(("method", "params", "words"), [
+    ("get", {"q": ""}, "q is empty"), ("get", {"q": "Romania", "k": "0"}, "k"),
+    ("post", {"q": "Romania", "topic": 3}, "topic must be text"), ("post", {"q": "Romania", "x": 1}, "unknown"),
+])
+def test_answer_bad_parameters_are_400(client, method, params, words):
+    response = client.get("/api/answer", params=params) if method == "get" else client.post("/api/answer",
+                                                                                            json=params)
+    assert response.status_code == 400 and words in response.json()["error"]
+
+
+def test_collections_limit_search_and_answer(client):
+    answer = client.get("/api/answer", params={"q": "Romania", "collection": ["sino-soviet split"]}).json()
+    assert "only the collection Sino-Soviet Split, 1960-1984" in answer["notes"] and answer["documents"]
+    post = client.post("/api/search", json={"q": "Romania", "collections": ["Sino-Soviet Split, 1960-1984"]})
+    assert post.status_code == 200 and post.json()["hits"]
+    bad = client.get("/api/search", params={"q": "Romania", "collection": "Berlin Wall"})
+    assert bad.status_code == 400 and "unknown collection 'Berlin Wall'" in bad.json()["error"]

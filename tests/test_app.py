@@ -4,6 +4,10 @@ retriever, the /search API through gradio_client against a running server, and `
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -79,6 +83,7 @@ def test_header_describes_the_collection(chat_corpus):
     header = session.Collection.from_corpus(chat_corpus).header()
     assert "21 document summaries" in header and "*Sino-Soviet Split, 1960-1984*" in header
     assert "April 03, 1963 to March, 1964" in header
+    assert "*Sino-Soviet Split, 1960-1984* (21, April 03, 1963 to March, 1964)" in header  # each collection's span
 
 
 # --- the page's submit handler, called directly (no server, no browser) --------------------------------
@@ -90,7 +95,7 @@ def respond(chat, tmp_path):
 
 def test_respond_adds_the_exchange_and_writes_exports_and_timeline(respond, tmp_path):
     earlier = [{"role": "user", "content": "Zhou Enlai"}, {"role": "assistant", "content": "Searched …"}]
-    history, topic, plot, citations, txt, csv_path, box = respond(
+    history, topic, timeline, citations, txt, csv_path, box = respond(
         "Romanian Workers party", earlier, None, "", "", 4, "date", "hybrid")
 
     assert history[:2] == earlier and len(earlier) == 2  # appended to a copy
@@ -107,16 +112,16 @@ def test_respond_adds_the_exchange_and_writes_exports_and_timeline(respond, tmp_
     assert [row["number"] for row in rows] == [str(n) for n in range(1, len(cited) + 1)]
     assert [f"[{row['number']}] {row['citation']}" for row in rows] == cited
 
-    points = plot.value["data"]  # the timeline: one point per cited document
-    assert len(points) == len(cited)
-    assert plot.x_lim is not None and plot.x_lim[0] < plot.x_lim[1]
+    assert timeline.count("<circle") == len(cited)  # the timeline: one point per cited document
 
 
 def test_respond_follows_up_on_the_topic_it_returned(respond):
     _, topic, *_ = respond("Romanian Workers party in 1963", [], None, "", "", 5, "date", "hybrid")
-    history, follow_topic, _, citations, *_ = respond("what about 1964?", [], topic, "", "", 5, "date", "hybrid")
+    history, follow_topic, timeline, citations, *_ = respond("what about 1964?", [], topic, "", "", 5, "date",
+                                                             "hybrid")
     assert "Follow-up understood as" in history[-1]["content"]
     assert follow_topic.query == topic.query and citations
+    assert timeline.count("<circle") == len(citations.splitlines())  # the follow-up's points, not none
 
 
 @pytest.mark.parametrize(("message", "date_from", "said"), [
@@ -197,3 +202,75 @@ def test_python_app_builds_index_then_serves(chat_corpus, tmp_path):
         assert (index / "manifest.json").exists()
         hits = Client(url, verbose=False).predict("Zhou Enlai test ban", api_name="/search")
         assert any("Zhou Enlai" in h["title"] for h in hits)
+
+
+def _serve_one_request(index: Path, *flags: str) -> list[str]:
+    """`python app.py` over an existing index: wait for the page, ask /api/search once, stop; its output lines."""
+    from conftest import ROOT, free_port
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", str(index), *flags],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=Romania", timeout=5).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    return [line for line in output.splitlines() if line.strip()], port
+
+
+@pytest.mark.slow
+def test_the_terminal_says_one_line_per_start_and_more_with_verbose(built_index):
+    lines, port = _serve_one_request(built_index)
+    assert lines == [f"Serving the archive chat and its REST API (/api/answer, /api/search) on "
+                     f"http://127.0.0.1:{port}/"]
+    verbose, port = _serve_one_request(built_index, "--verbose")
+    assert any("GET /api/search?q=Romania" in line for line in verbose), verbose  # the request, logged
+    assert len(verbose) > 2 and not any("share=True" in line for line in lines)
+
+
+def test_python_app_answers_without_importing_torch(built_index):
+    """`python app.py` run as is (through runpy, so the test adds only an exit hook that lists the heavy
+    modules the process imported), asked once through gradio_client, then stopped with Ctrl-C."""
+    import json
+    import signal
+
+    from conftest import ROOT, free_port
+    from gradio_client import Client
+
+    from rag.index.encoder import onnx_model_for
+    from rag.settings import DEFAULT_MODEL
+
+    onnx_model_for(DEFAULT_MODEL)  # the export serving finds (made once per model, in the configured cache)
+    port = free_port()
+    code = ("import atexit, json, runpy, sys\n"
+            "atexit.register(lambda: print('HEAVY ' + json.dumps(sorted(m for m in sys.modules if m.split('.')[0] "
+            "in ('torch', 'sentence_transformers', 'transformers'))), flush=True))\n"
+            f"sys.argv = ['app.py', '--port', '{port}', '--index', {str(built_index)!r}, "
+            f"'--corpus', {str(ROOT / 'corpus')!r}]\n"
+            "runpy.run_path('app.py', run_name='__main__')\n")
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert server.poll() is None, server.stdout.read()
+        hits = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("test ban treaty", api_name="/search")
+        assert hits and hits[0]["title"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
+    heavy = [json.loads(line.removeprefix("HEAVY ")) for line in output.splitlines() if line.startswith("HEAVY ")]
+    assert heavy == [[]], output

@@ -117,12 +117,10 @@ def test_question_gives_numbered_citations_in_date_order_and_a_timeline(page):
     dates = [parse_printed(text) for _, text in entries]
     assert dates == sorted(dates, key=sort_key)
 
-    # the timeline draws one point per cited document (Vega renders an SVG path per point)
-    page.wait_for_function(
-        "n => document.querySelectorAll('#timeline svg g.mark-symbol path').length === n",
-        arg=len(entries), timeout=ANSWER_TIMEOUT_MS)
-    x_axis = page.locator("#timeline svg").first.text_content()
-    assert re.search(r"\b(19\d\d|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)", x_axis), x_axis  # dates
+    # the timeline draws one point per cited document, with month/year ticks that do not repeat
+    wait_for_points(page, len(entries))
+    ticks = page.locator("#timeline .tick-label").all_text_contents()
+    assert ticks and len(ticks) == len(set(ticks)) and all(re.fullmatch(r"(\w{3} )?19\d\d", t) for t in ticks)
 
     citations = page.locator("#citations textarea").input_value()
     assert citations.splitlines()[0].startswith("[1] ")
@@ -133,6 +131,57 @@ def test_question_gives_numbered_citations_in_date_order_and_a_timeline(page):
     page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
     assert page.outside_requests == [], "the page must work offline"
     assert page.errors == []
+
+
+def wait_for_points(page, n: int) -> None:
+    """Until the timeline shows n points (one SVG circle per cited document)."""
+    page.wait_for_function("n => document.querySelectorAll('#timeline circle').length === n", arg=n,
+                           timeout=ANSWER_TIMEOUT_MS)
+
+
+def first_line_at_top(page) -> bool:
+    """The newest answer's first line is in view, at the top of the chat's scroll area."""
+    return page.evaluate("""() => {
+        const rows = document.querySelectorAll('#chat .message-row.bot-row');
+        const row = rows[rows.length - 1];
+        let box = row.parentElement;
+        while (box && !(['auto', 'scroll'].includes(getComputedStyle(box).overflowY)
+                        && box.scrollHeight > box.clientHeight)) box = box.parentElement;
+        const r = row.getBoundingClientRect(), b = box.getBoundingClientRect();
+        return r.top >= b.top - 2 && r.top <= b.top + 40 && r.top >= -2 && r.top + 20 <= window.innerHeight;
+    }""")
+
+
+@browser_test
+@pytest.mark.parametrize("width", [1400, 390])
+def test_each_answer_opens_at_its_first_line_with_a_point_per_citation(page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    for question in ("How did Romania try to mediate between Moscow and Beijing?", "what about 1963?",
+                     "North Korea's position in the Sino-Soviet split"):
+        answer = ask(page, question)
+        page.wait_for_timeout(300)  # the scroll runs on the next animation frame
+        assert answer.startswith("Searched “"), answer[:80]
+        assert first_line_at_top(page), question
+        wait_for_points(page, len(ENTRY.findall(answer)))  # the follow-up too
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"chat-{width}px.png"), full_page=True)
+    assert page.errors == []
+
+
+@browser_test
+def test_a_citation_number_scrolls_to_its_document_entry(page):
+    ask(page, "How did Romania try to mediate between Moscow and Beijing?")
+    ask(page, "Chinese visitors touring Soviet cities and arguing with their hosts")
+    link = page.locator('#chat .message-row.bot-row a[href^="#answer"]').last
+    target = link.get_attribute("href")[1:]
+    assert target.startswith("answer2-")  # the second answer's own entry, not the first answer's
+    link.click()
+    page.wait_for_timeout(300)
+    entry = page.locator(f"[id='{target}']")
+    chat_box = page.locator("#chat").bounding_box()
+    top = entry.bounding_box()["y"]
+    assert chat_box["y"] - 2 <= top <= chat_box["y"] + 60, (top, chat_box)
+    assert page.url.endswith("/") and page.errors == []  # handled in the page, no navigation
 
 
 @browser_test

@@ -101,7 +101,7 @@ def test_no_command_prints_usage_and_exits_2():
     ("-m", "rag.cli", "corpus", "--help"), ("-m", "rag.documents.corpus", "--help"),
     ("-m", "rag.cli", "rebuild", "--help"), ("-m", "embeddings.rebuild", "--help"),
     ("-m", "rag.cli", "search", "--help"), ("-m", "rag", "search", "--help"),
-    ("-m", "rag.cli", "serve", "--help"), ("app.py", "--help"),
+    ("-m", "rag.cli", "serve", "--help"), ("app.py", "--help"), ("-m", "rag", "answer", "--help"),
 ])
 def test_every_help_lists_the_exit_statuses(command):
     done = _run(*command)
@@ -111,8 +111,9 @@ def test_every_help_lists_the_exit_statuses(command):
 @pytest.mark.parametrize(("command", "flags"), [
     ("corpus", ["parse", "stats", "--json"]),
     ("rebuild", ["--corpus", "--out", "--model", "--index-type", "--full", "--check", "--quiet"]),
-    ("search", ["--queries", "--json", "--index", "--k", "--from", "--to", "--sort", "--mode"]),
-    ("serve", ["--host", "--port", "--index", "--corpus", "--model"]),
+    ("search", ["--queries", "--json", "--index", "--k", "--from", "--to", "--sort", "--mode", "--collection"]),
+    ("serve", ["--host", "--port", "--index", "--corpus", "--model", "--verbose"]),
+    ("answer", ["--topic", "--json", "--index", "--k", "--from", "--to", "--mode", "--collection"]),
 ])
 def test_each_subcommand_has_the_flags_readme_lists(command, flags):
     done = _run("-m", "rag.cli", command, "--help")
@@ -147,6 +148,23 @@ def test_search_works_on_the_small_index(entry, small):
     done = _search(entry, small, "Zhou Enlai test ban", "--k", "2", "--json")
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)) == 2
+
+
+def test_answer_prints_the_record_and_the_text(small):
+    entry = ("-m", "rag", "answer")
+    done = _search(entry, small, "what about 1964?", "--topic", "Romania mediation", "--k", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["question"] == "Romania mediation in 1964" and record["answered"] is True
+    assert len(record["documents"]) <= 3 and record["synthesis"]
+    text = _search(entry, small, "Who painted the Mona Lisa?")
+    assert text.returncode == 0, text.stderr
+    assert "No summary in the archive answers this directly" in text.stdout
+    _one_error_line(_search(entry, small, "  "), 2)
+    only = _search(entry, small, "Romania", "--collection", "Sino-Soviet split", "--json")
+    assert "only the collection Sino-Soviet Split, 1960-1984" in json.loads(only.stdout)["notes"]
+    line = _one_error_line(_search(("-m", "rag", "search"), small, "Romania", "--collection", "Cuba"), 2)
+    assert "unknown collection 'Cuba'; the collections are: Sino-Soviet Split, 1960-1984" in line
 
 
 @pytest.mark.parametrize("entry", SEARCH)

@@ -37,18 +37,20 @@ def test_search_and_chat_defaults_are_the_measured_ones():
     assert (s.rrf_k, s.semantic_weight, s.keyword_weight, s.min_similarity, s.fusion_depth) == (2, 1.0, 0.7, 0.2, 200)
     assert (s.bm25_method, s.bm25_k1, s.bm25_b) == ("bm25+", 1.5, 0.3)
     assert (s.chat_k, s.chat_max_k, s.concurrency, s.max_k) == (10, 50, 4, 1000)
-    assert s.weights == {"semantic": 1.0, "keyword": 0.7}
+    assert s.weights == {"semantic": 1.0, "keyword": 0.7, "sentence": 0.0}  # sentence signal off: eval/README.md
+    assert s.modern_names is True
 
 
 def test_every_setting_has_its_environment_variable():
     env = {"RAG_RRF_K": "60", "RAG_SEMANTIC_WEIGHT": "0.5", "RAG_KEYWORD_WEIGHT": "1", "RAG_MIN_SIMILARITY": "0.3",
            "RAG_FUSION_DEPTH": "50", "RAG_BM25_METHOD": "Lucene", "RAG_BM25_K1": "1.2", "RAG_BM25_B": "0.75",
            "RAG_MAX_K": "100", "RAG_CHAT_K": "5", "RAG_CHAT_MAX_K": "20",
-           "RAG_CONCURRENCY": "2", "RAG_HOST": "0.0.0.0"}
+           "RAG_CONCURRENCY": "2", "RAG_HOST": "0.0.0.0", "RAG_SENTENCE_WEIGHT": "1.5", "RAG_MODERN_NAMES": "off"}
     s = Settings.from_env(env)
     assert (s.rrf_k, s.semantic_weight, s.keyword_weight, s.min_similarity, s.fusion_depth) == (60, 0.5, 1.0, 0.3, 50)
     assert (s.bm25_method, s.bm25_k1, s.bm25_b) == ("lucene", 1.2, 0.75)
     assert (s.max_k, s.chat_k, s.chat_max_k, s.concurrency, s.host) == (100, 5, 20, 2, "0.0.0.0")
+    assert (s.sentence_weight, s.modern_names, s.weights["sentence"]) == (1.5, False, 1.5)
 
 
 @pytest.mark.parametrize(("env", "message"), [
@@ -65,6 +67,8 @@ def test_every_setting_has_its_environment_variable():
     ({"RAG_CHAT_K": "60"}, r"chat_k must be at most chat_max_k \(50\), got 60"),
     ({"RAG_CONCURRENCY": "0"}, "concurrency must be at least 1, got 0 .*RAG_CONCURRENCY"),
     ({"RAG_PORT": "70000"}, "port must be at most 65535"),
+    ({"RAG_SENTENCE_WEIGHT": "-1"}, r"sentence_weight must be at least 0 \(0 leaves the sentence signal out\)"),
+    ({"RAG_MODERN_NAMES": "maybe"}, "modern_names must be one of 1, true, yes, on, 0, false, no, off, got 'maybe'"),
 ])
 def test_bad_values_name_the_setting_its_variable_and_what_is_allowed(env, message):
     with pytest.raises(QueryError, match=message):

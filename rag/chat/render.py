@@ -1,5 +1,8 @@
-"""Turn search results into the chat's answer: a first line saying what was searched, an extractive
-synthesis, the cited documents numbered in date order, and the same citations as plain text and CSV.
+"""Turn an `Answer` into the chat's Markdown: a first line saying what was searched, the synthesis (or a plain
+"nothing answers this"), the cited documents numbered in date order, and the same citations as plain text and CSV.
+
+Each [n] in the synthesis links to its document entry: `<a href="#ANCHOR-n">` to `<span id="ANCHOR-n">`, where
+ANCHOR is unique per answer in the chat so that [3] of the second answer never jumps to the first one's.
 
 Everything taken from the corpus or the user goes through `escape` first, so the Markdown we build
 can never carry markup, links, images or scripts from a document or a question.
@@ -19,9 +22,10 @@ from rag.documents.sentences import sentences
 from rag.search.params import SortOrder
 
 if TYPE_CHECKING:
+    from rag.chat.answer import Answer
     from rag.search.results import Hit, Results
 
-SYNTHESIS_SENTENCES = 3  # how many top hits (by relevance) lend a sentence to the synthesis; the brief says 2-4
+CLOSEST = 3  # documents named when no sentence answers
 METER_STEPS = 5  # relevance indicator width: ●●●○○
 
 # Every ASCII character that starts Markdown syntax (emphasis, links, images, code, headings, tables,
@@ -71,20 +75,6 @@ def key_sentence(hit: Hit) -> str | None:
     return None
 
 
-def synthesis(cited: list[Cited], limit: int = SYNTHESIS_SENTENCES) -> list[tuple[str, Cited]]:
-    """Up to `limit` sentences, verbatim from the summaries of the most relevant hits, in date order."""
-    chosen: list[tuple[str, Cited]] = []
-    seen: set[str] = set()
-    for item in sorted(cited, key=lambda c: c.hit.rank):
-        sentence = key_sentence(item.hit)
-        if sentence and sentence not in seen:
-            seen.add(sentence)
-            chosen.append((sentence, item))
-        if len(chosen) == limit:
-            break
-    return sorted(chosen, key=lambda pair: pair[1].number)
-
-
 def meter(hit: Hit, best: float) -> str:
     """●●●○○: the score relative to the best hit of the same search."""
     share = hit.score / best if best > 0 else 0.0
@@ -114,14 +104,14 @@ def searched_line(results: Results, question: str, collection_size: int | None =
     return line
 
 
-def emphasised_summary(hit: Hit) -> str:
-    """The summary, escaped, with the matching sentence marked (when it is not the whole summary);
-    a note when there is no summary."""
+def emphasised_summary(hit: Hit, quoted: str | None = None) -> str:
+    """The summary, escaped, with the quoted (else the matching) sentence marked when it is not the whole
+    summary; a note when there is no summary."""
     summary = hit.doc.summary
     if not summary:
         return "*(no summary in the archive)*"
     flat = " ".join(summary.split())
-    target = key_sentence(hit) if hit.highlight else None
+    target = quoted or (key_sentence(hit) if hit.highlight else None)
     if target and target in flat and target != flat:
         before, _, after = flat.partition(target)
         parts = [escape(before), f"<mark>{escape(target)}</mark>", escape(after)]
@@ -129,15 +119,22 @@ def emphasised_summary(hit: Hit) -> str:
     return escape(flat)
 
 
-def cited_entry(item: Cited, best: float) -> str:
-    """One cited document: number, date as printed, title, summary, relevance and why it matched."""
+def cited_entry(item: Cited, best: float, anchor: str = "", quoted: str | None = None) -> str:
+    """One cited document: number (the target of its [n] links), date as printed, title, summary with the quoted
+    sentence marked, relevance and why it matched."""
     hit = item.hit
     signals = " + ".join(s.value for s in hit.matched) or "filter only"
+    target = f'<span id="{anchor}-{item.number}"></span>' if anchor else ""
     return (
-        f"**{item.label}** {escape(hit.doc.date_text)} — **{escape(hit.doc.title)}**  \n"
-        f"{emphasised_summary(hit)}  \n"
+        f"{target}**{item.label}** {escape(hit.doc.date_text)} — **{escape(hit.doc.title)}**  \n"
+        f"{emphasised_summary(hit, quoted)}  \n"
         f"<small>relevance {meter(hit, best)} ({signals})</small>"
     )
+
+
+def link(number: int, anchor: str) -> str:
+    """[n], linked to its entry when the answer has an anchor."""
+    return f'<a href="#{anchor}-{number}">[{number}]</a>' if anchor else f"[{number}]"
 
 
 def no_match(results: Results, question: str, collection_size: int | None = None) -> str:
@@ -152,22 +149,35 @@ def no_match(results: Results, question: str, collection_size: int | None = None
     )
 
 
-def format_answer(results: Results, question: str, order: SortOrder = SortOrder.DATE,
-                  collection_size: int | None = None) -> str:
-    """The whole answer as Markdown built only from escaped text."""
+def synthesis_text(answer: Answer, anchor: str = "") -> str:
+    """The quoted sentences, each verbatim with its [n]; or, when none reaches the bar, a plain statement naming
+    the closest documents."""
+    if answer.answered and answer.synthesis:
+        return " ".join(f"{escape(q.sentence)} {link(q.citation_number, anchor)}" for q in answer.synthesis)
+    if answer.answered:  # a listing of a period: nothing to quote
+        return ""
+    names = ", ".join(link(c.number, anchor) for c in answer.closest(CLOSEST))
+    return f"**No summary in the archive answers this directly;** the closest documents are {names}."
+
+
+def format_answer(answer: Answer, order: SortOrder = SortOrder.DATE, collection_size: int | None = None,
+                  anchor: str = "") -> str:
+    """The whole answer as Markdown built only from escaped text (and our own [n] links and anchors)."""
+    results = answer.results
     if len(results) == 0:
-        return no_match(results, question, collection_size)
-    cited = number_by_date(results)
+        return no_match(results, answer.asked, collection_size)
     best = max(hit.score for hit in results)
-    summary = " ".join(f"{escape(sentence)} {item.label}" for sentence, item in synthesis(cited))
+    quoted = {q.doc_id: q.sentence for q in answer.synthesis}
     heading = "Cited documents, by date" if order is SortOrder.DATE else "Cited documents, most relevant first"
-    blocks = [searched_line(results, question, collection_size)]
+    blocks = [searched_line(results, answer.asked, collection_size)]
     if results.notes:
         blocks.append("  \n".join(f"*Note:* {escape(note)}" for note in results.notes))
+    summary = synthesis_text(answer, anchor)
     if summary:
         blocks.append(summary)
     blocks.append(f"**{heading}**")
-    blocks.extend(cited_entry(item, best) for item in listed(cited, order))
+    blocks.extend(cited_entry(item, best, anchor, quoted.get(item.hit.doc.id))
+                  for item in listed(list(answer.cited), order))
     return "\n\n".join(blocks)
 
 

@@ -1,49 +1,117 @@
-"""The timeline of an answer: one point per cited document, date on the x-axis, relevance on the y-axis."""
+"""The timeline of an answer as an SVG: one point per cited document, labelled [n], date on the x-axis,
+relevance on the y-axis, with a tooltip (date as printed, title) and month/year ticks that never repeat.
+
+Drawn here rather than by Gradio's ScatterPlot, which lost its points after a follow-up, repeated its tick
+labels ("Dec 1963, Dec 1963, Jan 1964 ...") and cannot label points. All text is HTML-escaped.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.chat.render import number_by_date
 from rag.documents.dates import bounds
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from rag.chat.answer import Answer
 
-    from rag.search.results import Results
-
-COLUMNS = ("date", "relevance", "citation", "date_text", "title")
-PAD_SHARE = 0.05  # x-axis padding on each side, as a share of the dates' span ...
-MIN_PAD = dt.timedelta(days=15)  # ... and at least this, so a single date still has room
-
-
-def timeline_frame(results: Results) -> pd.DataFrame:
-    """A row per cited document: `date` (first day its printed date covers), `relevance` (score relative
-    to the best hit, 0-1), `citation` ("[n]", numbered in date order), `date_text` and `title` for tooltips."""
-    import pandas as pd
-
-    best = max((hit.score for hit in results), default=0.0)
-    rows = [
-        {
-            "date": pd.Timestamp(bounds(item.hit.doc.date)[0]),
-            "relevance": round(item.hit.score / best, 3) if best > 0 else 0.0,
-            "citation": item.label,
-            "date_text": item.hit.doc.date_text,
-            "title": item.hit.doc.title,
-        }
-        for item in number_by_date(results)
-    ]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame
+WIDTH, HEIGHT = 800, 230
+LEFT, RIGHT, TOP, BOTTOM = 48, 40, 26, 44  # plot margins inside the SVG (axis labels live there)
+MAX_TICKS = 8
+TICK_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)  # months between ticks; the smallest that keeps <= MAX_TICKS
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def x_limits(frame: pd.DataFrame) -> list[float] | None:
-    """The x-axis range in epoch seconds (what Gradio's plots expect for dates), padded so that points on
-    the first and last dates are not cut in half by the plot's edge; None when there are no rows."""
-    if frame.empty:
-        return None
-    first, last = frame["date"].min(), frame["date"].max()
-    pad = max((last - first) * PAD_SHARE, MIN_PAD)
-    return [(first - pad).timestamp(), (last + pad).timestamp()]
+@dataclass(frozen=True)
+class Point:
+    """One cited document on the timeline."""
+
+    number: int
+    day: dt.date  # the first day its printed date covers
+    relevance: float  # score relative to the answer's best hit, 0-1
+    date_text: str
+    title: str
+
+
+def points(answer: Answer) -> list[Point]:
+    """A point per cited document, numbered as in the answer."""
+    best = max((item.hit.score for item in answer.cited), default=0.0)
+    return [Point(item.number, bounds(item.hit.doc.date)[0], item.hit.score / best if best > 0 else 0.0,
+                  item.hit.doc.date_text, item.hit.doc.title) for item in answer.cited]
+
+
+def _month_index(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def ticks(first: dt.date, last: dt.date) -> list[tuple[dt.date, str]]:
+    """Month starts from just before `first` to just after `last`, every 1, 2, 3, 6, 12 ... months so that at
+    most MAX_TICKS show; labelled "Mar 1963" (or "1963" for yearly steps). Each label is unique."""
+    start, end = _month_index(first), _month_index(last) + 1  # the axis ends after the last point's month
+    step = next((s for s in TICK_STEPS if -(-(end - start + start % s) // s) + 1 <= MAX_TICKS), TICK_STEPS[-1])
+    index, found = start - start % step, []
+    while True:
+        day = dt.date(index // 12, index % 12 + 1, 1)
+        found.append((day, str(day.year) if step >= 12 else f"{_MONTHS[day.month - 1]} {day.year}"))
+        if index >= end:
+            return found
+        index += step
+
+
+def timeline_svg(answer: Answer, anchor: str = "") -> str:
+    """The answer's timeline as an inline SVG; each point links to its entry in the answer (`#ANCHOR-n`).
+    An empty string when nothing was cited."""
+    found = points(answer)
+    if not found:
+        return ""
+    marks = ticks(min(p.day for p in found), max(p.day for p in found))
+    lo, hi = marks[0][0].toordinal(), max(marks[-1][0].toordinal(), marks[0][0].toordinal() + 1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(day: dt.date) -> float:
+        return LEFT + (day.toordinal() - lo) / (hi - lo) * plot_w
+
+    def y(relevance: float) -> float:
+        return TOP + (1 - relevance) * plot_h
+
+    parts = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+             f'aria-label="Timeline of the {len(found)} cited documents" xmlns="http://www.w3.org/2000/svg">',
+             f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}"/>',
+             f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}"/>',
+             f'<text class="label" x="{LEFT - 6}" y="{y(1) + 4:.1f}" text-anchor="end">1</text>',
+             f'<text class="label" x="{LEFT - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>',
+             f'<text class="label" x="12" y="{TOP + plot_h / 2:.1f}" text-anchor="middle" '
+             f'transform="rotate(-90 12 {TOP + plot_h / 2:.1f})">relevance</text>']
+    for day, label in marks:
+        tx = x(day)
+        parts.append(f'<line class="tick" x1="{tx:.1f}" y1="{TOP + plot_h}" x2="{tx:.1f}" y2="{TOP + plot_h + 5}"/>'
+                     f'<text class="tick-label" x="{tx:.1f}" y="{TOP + plot_h + 20}" text-anchor="middle">'
+                     f'{label}</text>')
+    for p in sorted(found, key=lambda p: -p.relevance):  # the best drawn last, on top
+        px, py = x(p.day), y(p.relevance)
+        tip = html.escape(f"[{p.number}] {p.date_text} — {p.title}")
+        href = f' href="#{anchor}-{p.number}"' if anchor else ""
+        parts.append(f'<a class="point"{href}><title>{tip}</title>'
+                     f'<circle cx="{px:.1f}" cy="{py:.1f}" r="6"/>'
+                     f'<text x="{px + 8:.1f}" y="{py - 8:.1f}">[{p.number}]</text></a>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+CSS = """
+#timeline svg.timeline { width: 100%; min-width: 520px; height: auto; font: 12px system-ui, sans-serif; }
+#timeline .timeline-scroll { overflow-x: auto; }
+#timeline .axis, #timeline .tick { stroke: currentColor; opacity: 0.5; }
+#timeline .label, #timeline .tick-label, #timeline .point text { fill: currentColor; }
+#timeline .point circle { fill: #2563eb; fill-opacity: 0.8; stroke: white; }
+#timeline .point:hover circle { fill: #dc2626; }
+"""
+
+
+def timeline_html(answer: Answer | None, anchor: str = "") -> str:
+    """The timeline block for the page: a heading and the SVG (scrolls sideways on a phone)."""
+    svg = timeline_svg(answer, anchor) if answer is not None else ""
+    body = svg or "<p><em>No documents cited yet.</em></p>"
+    return f'<div class="timeline-scroll"><strong>Timeline of the cited documents</strong>{body}</div>'

@@ -4,7 +4,10 @@ Only new or changed documents are embedded, and only their summaries' sentences;
 index; another model (name or weights) re-embeds everything. The BM25 index is rebuilt from all documents
 whenever they changed (cheap: no model). An index lacking sentence vectors or a BM25 index, or with another
 sentence splitter or BM25 settings, gets them without re-embedding documents. When nothing changed it says so
-without loading the model (no torch). The command line around it is `embeddings/rebuild.py`.
+without loading the model (no torch). Documents are embedded by the model's verified ONNX export (exported and
+checked against sentence-transformers once per model, the only time torch is imported), else by
+sentence-transformers with a one-line notice; the manifest records which. The command line around it is
+`embeddings/rebuild.py`.
 """
 
 from __future__ import annotations
@@ -44,11 +47,15 @@ if TYPE_CHECKING:
 
     from rag.documents.document import Document
     from rag.index.encoder import Encoder
+    from rag.index.onnx import OnnxEncoder
 
 #: Test-only hook: seconds to sleep once the new version is fully written but not yet swapped in, so a
 #: test can SIGKILL the process inside the write/swap window deterministically. Unset in normal use.
 PAUSE_BEFORE_SWAP_ENV = "RAG_REBUILD_PAUSE_BEFORE_SWAP"
-_LIBRARIES = ("faiss-cpu", "numpy", "sentence-transformers", "transformers", "torch")
+_LIBRARIES = ("faiss-cpu", "numpy", "sentence-transformers", "transformers", "torch", "onnxruntime", "tokenizers")
+#: How many corpus texts (evenly spread) a new ONNX export is checked on, besides `onnx.CHECK_TEXTS`: enough
+#: to meet the corpus's languages and lengths, few enough that the once-per-model torch encode stays short.
+CHECK_SAMPLE = 256
 
 
 
@@ -66,26 +73,35 @@ class Report:
     refreshed: list[str] = field(default_factory=list)  # why sentence vectors or BM25 were (re)made
     sentences: int = 0  # summary sentences embedded
     up_to_date: bool = False
+    encoder: str | None = None  # the Backend value that embedded, None when nothing was embedded
+    embedded: int = 0
+    embed_seconds: float = 0.0  # encoding alone: not imports, model load or export
+    notice: str | None = None  # one line: why ONNX was not used
 
     def line(self, out: Path) -> str:
         if self.up_to_date:
             return f"index at {out} is up to date ({self.total} documents); nothing to do"
-        rate = self.total / self.seconds if self.seconds > 0 else float("inf")
         prefix = f"full rebuild ({self.full_reason}): " if self.full_reason else ""
         if self.retyped and not self.full_reason:
             prefix = f"FAISS index type {self.retyped}: "
         if self.refreshed and not self.full_reason:
             prefix += "; ".join(self.refreshed) + ": "
-        embedded = f"; {self.sentences} summary sentences embedded" if self.sentences else ""
+        if self.embedded:
+            rate = self.embedded / self.embed_seconds if self.embed_seconds > 0 else float("inf")
+            detail = f"embedding {self.embed_seconds:.1f} s, {rate:.0f} docs/s, {self.encoder}"
+        else:
+            detail = "no document embedded"
+        sentences = f"; {self.sentences} summary sentences embedded" if self.sentences else ""
         return (f"{prefix}added {self.added}, changed {self.changed}, removed {self.removed}, "
-                f"total {self.total} in {self.seconds:.1f} s ({rate:.0f} docs/s){embedded}")
+                f"total {self.total} in {self.seconds:.1f} s ({detail}){sentences}")
 
 
 def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = None,
-            encoder: Encoder | None = None, progress: bool = True) -> Report:
+            encoder: Encoder | OnnxEncoder | None = None, progress: bool = True) -> Report:
     """Bring the index at `settings.index_dir` up to date with the corpus and model.
     `index_type` None keeps the existing index's FAISS type (Flat for a new index); `encoder` lets a
-    caller share an already loaded model."""
+    caller share an already loaded model (an `Encoder` or `OnnxEncoder`); otherwise the verified ONNX
+    export is used (`rag.index.encoder.rebuild_encoder`), else sentence-transformers with `Report.notice`."""
     started = time.perf_counter()
     corpus = load_corpus(settings.corpus_dir)
     out = settings.index_dir
@@ -100,7 +116,7 @@ def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = 
 
 
 def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: str | None,
-                    encoder: Encoder | None, progress: bool) -> Report:
+                    encoder: Encoder | OnnxEncoder | None, progress: bool) -> Report:
     out = settings.index_dir
     clean_leftovers(out)
     try:
@@ -126,13 +142,19 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
     old = None if full_reason else _load_old(out)
     to_embed = corpus.documents if full_reason else diff.added + diff.changed
     split = _sentences_to_embed(corpus, old, to_embed)
-    model_info = _model_info(settings.model, encoder, old, bool(to_embed) or any(split.values()))
-    if old is not None and model_info["encoder"] is not None and model_info["dimension"] != old.dimension:
+    model_info = _model_info(settings, encoder, old, manifest if full_reason is None else None,
+                             bool(to_embed) or any(split.values()), corpus, progress)
+    report.notice = model_info.pop("notice")
+    encoder = model_info.pop("embedder")
+    if old is not None and encoder is not None and model_info["dimension"] != old.dimension:
         report.full_reason = f"dimension changed from {old.dimension} to {model_info['dimension']}"
         old, to_embed = None, corpus.documents
         split = _sentences_to_embed(corpus, old, to_embed)
-    encoder = model_info.pop("encoder")
+    started = time.perf_counter()
     new_vectors = _embed(encoder, to_embed, progress)
+    if to_embed:  # docs/s counts document encoding alone: not imports, model load, export or sentences
+        report.embed_seconds, report.embedded = time.perf_counter() - started, len(to_embed)
+        report.encoder = model_info["encoder"].backend
     vectors = _assemble(corpus, old, to_embed, new_vectors, model_info["dimension"])
     sentence_vectors = _assemble_sentences(corpus, old, split, encoder, model_info["dimension"], progress)
     report.sentences = sum(len(parts) for parts in split.values())
@@ -176,21 +198,44 @@ def _load_old(out: Path) -> Index:
         raise RebuildError(str(exc)) from None
 
 
-def _model_info(model: str, encoder: Encoder | None, old: Index | None, needed: bool) -> dict:
-    """Model name, fingerprint, weight-file signature and dimension; loads the model only when
-    something must be embedded (a removal-only rebuild keeps the old index's model facts)."""
-    from rag.index.encoder import Encoder, weights_signature
+def _model_info(settings: Settings, encoder: Encoder | OnnxEncoder | None, old: Index | None,
+                kept: Manifest | None, needed: bool, corpus: Corpus, progress: bool) -> dict:
+    """Model name, fingerprint, weight-file signature, dimension, encoder record and the encoder itself
+    ("embedder"); loads an encoder only when something must be embedded (a removal-only rebuild keeps the
+    old index's facts). `kept` is the manifest of an index whose model is unchanged: a recorded fallback to
+    sentence-transformers is kept rather than the export retried (`--full` retries it)."""
+    from rag.index.encoder import Encoder, fallback_notice, rebuild_encoder, record_of, weights_signature
+    from rag.index.onnx import OnnxEncoder
 
     if not needed and old is not None:
-        keep = ("model", "model_fingerprint", "model_files", "dimension")
-        return {**{k: getattr(old.manifest, k) for k in keep}, "encoder": None}
-    encoder = encoder or Encoder(model)
+        keep = ("model", "model_fingerprint", "model_files", "dimension", "encoder")
+        return {**{k: getattr(old.manifest, k) for k in keep}, "embedder": None, "notice": None}
+    if encoder is not None:
+        record = record_of(encoder)
+    elif kept is not None and kept.encoder is not None and kept.encoder.fallback:
+        encoder, record = Encoder(settings.model), kept.encoder
+    else:
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else None
+        encoder, record = rebuild_encoder(settings, _check_texts(corpus.documents), log=log)
+    notice = fallback_notice(record.fallback) if record.fallback else None
     dimension = encoder.dimension  # a ModelError stays one: its own exit status (5), not a RebuildError's
-    return {"model": model, "model_fingerprint": encoder.fingerprint, "model_files": weights_signature(model),
-            "dimension": dimension, "encoder": encoder}
+    if isinstance(encoder, OnnxEncoder):
+        encoder.load()  # the session, so that embedding time is embedding alone (torch loads above)
+    return {"model": settings.model, "model_fingerprint": encoder.fingerprint,
+            "model_files": weights_signature(settings.model), "dimension": dimension, "encoder": record,
+            "embedder": encoder, "notice": notice}
 
 
-def _embed(encoder: Encoder | None, documents: list, progress: bool) -> np.ndarray | None:
+def _check_texts(documents: Sequence[Document]) -> list[str]:
+    """What a new ONNX export must encode like sentence-transformers: `onnx.CHECK_TEXTS` and up to
+    CHECK_SAMPLE of the corpus's own texts, evenly spread."""
+    from rag.index.onnx import CHECK_TEXTS
+
+    texts = [doc.embedding_text for doc in documents]
+    return [*CHECK_TEXTS, *texts[::max(1, len(texts) // CHECK_SAMPLE)][:CHECK_SAMPLE]]
+
+
+def _embed(encoder: Encoder | OnnxEncoder | None, documents: list, progress: bool) -> np.ndarray | None:
     if not documents:
         return None
     return encoder.encode([d.embedding_text for d in documents], progress=progress)
@@ -243,7 +288,8 @@ def _provenance(settings: Settings, corpus: Corpus, model_info: dict) -> Manifes
         except metadata.PackageNotFoundError:
             versions[name] = None
     return Manifest(model=model_info["model"], model_fingerprint=model_info["model_fingerprint"],
-                    model_files=model_info["model_files"], corpus_folder=Path(settings.corpus_dir).resolve(),
+                    model_files=model_info["model_files"], encoder=model_info["encoder"],
+                    corpus_folder=Path(settings.corpus_dir).resolve(),
                     corpus_files=tuple(Path(f).name for f in corpus.files), versions=versions,
                     built_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -259,15 +305,30 @@ def _pause_before_swap() -> None:
 # --------------------------------------------------------------------------------------- in memory
 
 
-def in_memory(documents: Sequence[Document], encoder: Encoder, *, index_type: str | None = None,
+def choose_encoder(settings: Settings, documents: Sequence[Document]) -> Encoder | OnnxEncoder:
+    """The encoder a rebuild of `documents` would use for `settings.model` (the verified ONNX export, made
+    the first time; else sentence-transformers, with a logged warning saying why)."""
+    import logging
+
+    from rag.index.encoder import fallback_notice, rebuild_encoder
+
+    encoder, record = rebuild_encoder(settings, _check_texts(documents))
+    if record.fallback:
+        logging.getLogger(__name__).warning("%s", fallback_notice(record.fallback))
+    return encoder
+
+
+def in_memory(documents: Sequence[Document], encoder: Encoder | OnnxEncoder, *, index_type: str | None = None,
               settings: Settings | None = None) -> Index:
     """An index over `documents` embedded by `encoder`, never written to disk (evaluation, tests, benchmarks):
     the same vectors, sentence vectors and BM25 index (`settings`' parameters, default from the environment)
-    as the rebuild writes."""
+    as the rebuild writes; `choose_encoder` gives the encoder a rebuild would use."""
+    from rag.index.encoder import record_of
+
     vectors = encoder.encode([d.embedding_text for d in documents])
     keyword = KeywordIndex.build([keyword_text(d) for d in documents], settings or Settings.from_env())
-    return Index.build(documents, vectors, model=encoder.name, index_type=index_type,
-                       sentences=SentenceVectors.embed(documents, encoder), keyword=keyword)
+    return Index.build(documents, vectors, Manifest(model=encoder.name, encoder=record_of(encoder)),
+                       index_type=index_type, sentences=SentenceVectors.embed(documents, encoder), keyword=keyword)
 
 
 # ------------------------------------------------------------------------------------------- check

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 import threading
+from dataclasses import replace
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,9 +140,11 @@ class Encoder:
 MIN_COSINE = 0.9999
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
-    from rag.index.onnx import OnnxSettings
+    from rag.index.manifest import EncoderRecord, Manifest
+    from rag.index.onnx import OnnxEncoder, OnnxSettings
+    from rag.settings import Settings
 
 
 def export_onnx(model_name_or_path: str, folder: str | Path, *, check_texts: Sequence[str] | None = None) -> Path:
@@ -149,7 +154,6 @@ def export_onnx(model_name_or_path: str, folder: str | Path, *, check_texts: Seq
     appears complete or not at all. Raises ModelError saying why (other pooling, failed export or check)."""
     import shutil
     import uuid
-    from dataclasses import replace
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +260,7 @@ def _export_to(encoder: Encoder, folder: Path) -> OnnxSettings:
         model=encoder.name, fingerprint=encoder.fingerprint, dimension=encoder.dimension,
         max_seq_length=max_seq_length, pad_id=int(tokenizer.pad_token_id), pad_token=str(tokenizer.pad_token),
         input_names=input_names, pooling=pooling, do_lower_case=bool(getattr(transformer, "do_lower_case", False)),
-        optimized=optimized, versions=versions)
+        optimized=optimized, model_files=weights_signature(encoder.name), versions=versions)
     settings.write(folder)
     return settings
 
@@ -300,12 +304,116 @@ def onnx_model_for(model_name: str, cache_dir: str | Path | None = None, *,
                    check_texts: Sequence[str] | None = None) -> Path:
     """The folder of a verified ONNX export of `model_name`, `cache_dir/<weights fingerprint>/`, so indexes
     of the same model share one export. Exported and checked (torch needed) only the first time; later
-    calls import no torch. cache_dir defaults to $RAG_ONNX_CACHE or ~/.cache/coldwar-rag/onnx; check_texts
+    calls import no torch. cache_dir defaults to `Settings.onnx_cache` ($RAG_ONNX_CACHE); check_texts
     to `rag.index.onnx.CHECK_TEXTS`. ModelError with the reason when export or check fails."""
-    from rag.index.onnx import CHECK_TEXTS, META_FILE, cache_root
+    from rag.index.onnx import CHECK_TEXTS
 
-    folder = Path(cache_dir).expanduser() if cache_dir else cache_root()
-    folder = folder / Encoder(model_name).fingerprint
-    if (folder / META_FILE).is_file():
-        return folder
-    return export_onnx(model_name, folder, check_texts=CHECK_TEXTS if check_texts is None else check_texts)
+    cache = _cache(cache_dir)
+    found = find_onnx(model_name, cache)
+    if found is not None:
+        return found
+    return export_onnx(model_name, cache / Encoder(model_name).fingerprint,
+                       check_texts=CHECK_TEXTS if check_texts is None else check_texts)
+
+
+def find_onnx(model_name: str, cache_dir: str | Path | None = None) -> Path | None:
+    """The cached export of `model_name`, or None; never exports. An export whose recorded weight-file sizes
+    and times equal the model's is found without hashing ~90 MB of weights (serving start-up and rebuilds
+    pay milliseconds); otherwise the weights are hashed once and the new signature recorded."""
+    from rag.index.onnx import META_FILE, OnnxSettings
+
+    cache = _cache(cache_dir)
+    signature = weights_signature(model_name)
+    if signature and cache.is_dir():
+        for meta in sorted(cache.glob(f"*/{META_FILE}")):
+            try:
+                settings = OnnxSettings.read(meta.parent)
+            except ModelError:
+                continue  # a damaged export is never used; the full lookup below may replace it
+            if settings.model_files == signature and settings.fingerprint == meta.parent.name:
+                return meta.parent
+    folder = cache / Encoder(model_name).fingerprint
+    try:
+        settings = OnnxSettings.read(folder)
+    except ModelError:
+        return None
+    if signature and settings.model_files != signature:
+        with contextlib.suppress(OSError):  # a read-only cache still works, at the cost of hashing
+            replace(settings, model_files=signature).write(folder)  # the next lookup is cheap again
+    return folder
+
+
+def _cache(cache_dir: str | Path | None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    from rag.settings import Settings
+
+    return Settings.from_env().onnx_cache
+
+
+# ------------------------------------------------------------------------------------------ the choice
+
+
+class Backend(Enum):
+    """The library that turns texts into vectors."""
+
+    ONNX = "onnx"
+    SENTENCE_TRANSFORMERS = "sentence-transformers"
+
+
+def fallback_notice(reason: str) -> str:
+    """The one line that says sentence-transformers encodes, not ONNX, and why."""
+    reason = reason.removesuffix("; using sentence-transformers").removesuffix("; not using it")
+    return f"using sentence-transformers, not ONNX: {reason}"
+
+
+def record_of(encoder: Encoder | OnnxEncoder, fallback: str | None = None) -> EncoderRecord:
+    """What the manifest says about the encoder that made an index's vectors."""
+    from rag.index.manifest import EncoderRecord
+    from rag.index.onnx import OnnxEncoder
+
+    if isinstance(encoder, OnnxEncoder):
+        return EncoderRecord(backend=Backend.ONNX.value, onnx_folder=str(encoder.folder),
+                             onnx_fingerprint=encoder.fingerprint, min_cosine=encoder.settings.min_cosine)
+    return EncoderRecord(backend=Backend.SENTENCE_TRANSFORMERS.value, fallback=fallback)
+
+
+def rebuild_encoder(settings: Settings, check_texts: Sequence[str] | None = None, *,
+                    log: Callable[[str], None] | None = None) -> tuple[Encoder | OnnxEncoder, EncoderRecord]:
+    """The encoder a rebuild uses for `settings.model`: the verified ONNX export (made and checked against
+    sentence-transformers on `check_texts` the first time), else sentence-transformers, with the reason in
+    the record's `fallback`. `log` hears one line when an export starts."""
+    from rag.index.onnx import OnnxEncoder
+
+    model, cache = settings.model, settings.onnx_cache
+    try:
+        folder = find_onnx(model, cache)
+        if folder is None:
+            # Not for a model that cannot be found: that is reported as such, without announcing an export.
+            if log is not None and (Path(resolve_model(model)).exists() or _downloads_allowed()):
+                log(f"exporting {model} to ONNX and checking it against sentence-transformers (once per model)")
+            folder = onnx_model_for(model, cache, check_texts=check_texts)
+        return (encoder := OnnxEncoder(folder, threads=settings.encoder_threads)), record_of(encoder)
+    except ModelError as exc:
+        return Encoder(model), record_of(Encoder(model), fallback=str(exc))
+
+
+def serving_encoder(manifest: Manifest, settings: Settings, check_texts: Sequence[str] | None = None
+                    ) -> tuple[Encoder | OnnxEncoder, str | None]:
+    """The encoder that answers questions over an index built by `manifest.model` (`settings.model` is the
+    model asked for) and a one-line notice when it is sentence-transformers. The ONNX export the manifest
+    records is used when it is there, else the cache's; missing from both, it is exported once (torch) and
+    checked on `check_texts`. An index whose rebuild found ONNX unusable is served by sentence-transformers."""
+    from rag.index.onnx import OnnxEncoder, OnnxSettings
+
+    model, record = settings.model, manifest.encoder
+    if record is not None and record.fallback and model == manifest.model:
+        return Encoder(model), fallback_notice(record.fallback)
+    if record is not None and record.onnx_folder and model == manifest.model:
+        try:
+            if OnnxSettings.read(Path(record.onnx_folder)).fingerprint == manifest.model_fingerprint:
+                return OnnxEncoder(record.onnx_folder, threads=settings.encoder_threads), None
+        except ModelError:
+            pass  # gone from the cache (or damaged): look it up again below
+    encoder, record = rebuild_encoder(settings, check_texts)
+    return encoder, fallback_notice(record.fallback) if record.fallback else None

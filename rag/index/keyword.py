@@ -1,6 +1,9 @@
 """Keyword search: BM25 (the `bm25s` library, entering only here) over each document's title, summary and
 collection, built by the rebuild, saved in the index folder and memory-mapped when loaded.
 
+Documents are indexed with their names in modern spelling (`rag.documents.names.modernise`: "Chou En-lai" as
+"Zhou Enlai", "Peking" as "Beijing"); the retriever reads questions the same way, so either spelling finds both.
+
 Words are lower-cased, English stopwords and question framing ("what did ... say about") dropped, and
 stemmed with PyStemmer's English Snowball stemmer, so "negotiations" finds "negotiating".
 """
@@ -14,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.documents.names import modern_text
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,7 +27,7 @@ if TYPE_CHECKING:
 
 #: Bump when `KeywordIndex.tokenize` or `keyword_text` changes what is indexed: saved BM25 indexes built by
 #: another version are then stale and rebuilt (cheaply, without embedding) by the next rebuild.
-TOKENIZER = "bm25s stopwords-en-plus + question words, snowball english, v1"
+TOKENIZER = "bm25s stopwords-en-plus + question words, snowball english, modern name spellings, v2"
 
 # Words that frame a question rather than name its subject; dropped from documents and questions alike.
 QUESTION_WORDS = (
@@ -35,8 +39,9 @@ QUESTION_WORDS = (
 
 
 def keyword_text(doc: Document) -> str:
-    """What keyword search reads: title, summary and the collection's name (so naming it finds its documents)."""
-    return " ".join(part for part in (doc.title, doc.summary, doc.collection) if part)
+    """What keyword search reads: title, summary and the collection's name (so naming it finds its documents),
+    with names in their modern spelling."""
+    return modern_text(" ".join(part for part in (doc.title, doc.summary, doc.collection) if part))
 
 
 def params(settings: Settings) -> dict:

@@ -29,6 +29,25 @@ _SHOWN = 5  # documents named per kind of change in staleness reasons
 
 
 @dataclass(frozen=True)
+class EncoderRecord:
+    """Which encoder made an index's vectors (`rag.index.encoder.Backend` value): for "onnx", the export's
+    folder, the weights fingerprint it was exported from and the smallest cosine to sentence-transformers
+    measured when it was checked; for "sentence-transformers", `fallback` says why ONNX was not used
+    (None when a caller chose it), so serving uses sentence-transformers too and says so."""
+
+    backend: str
+    onnx_folder: str | None = None
+    onnx_fingerprint: str | None = None
+    min_cosine: float | None = None
+    fallback: str | None = None
+
+    @classmethod
+    def from_json(cls, record: Mapping) -> EncoderRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in record.items() if key in known})
+
+
+@dataclass(frozen=True)
 class Manifest:
     """An index's provenance and structure. `documents` maps each id to its content hash, in row order;
     `corpus_folder` is the resolved folder the index was built from (None for an index built in memory)."""
@@ -37,6 +56,7 @@ class Manifest:
     model_fingerprint: str | None = None
     model_files: dict[str, list[int]] | None = None  # weight file -> [size, mtime_ns], see weights_signature
     dimension: int = 0
+    encoder: EncoderRecord | None = None  # None: built before encoders were recorded (sentence-transformers)
     index_type: str = DEFAULT_INDEX_TYPE
     corpus_fingerprint: str = ""
     documents: dict[str, str] = field(default_factory=dict)
@@ -74,6 +94,10 @@ class Manifest:
             raise ValueError(f"{MANIFEST} lacks the document list")
         known = {f.name for f in fields(cls)} - {"corpus_folder", "corpus_files"}
         values = {key: record[key] for key in known if record.get(key) is not None}
+        if isinstance(values.get("encoder"), Mapping):
+            values["encoder"] = EncoderRecord.from_json(values["encoder"])
+        else:
+            values.pop("encoder", None)
         corpus = record.get("corpus") or {}
         folder = corpus.get("folder") if isinstance(corpus, dict) else None
         return cls(**values, corpus_folder=Path(folder) if folder else None,

@@ -9,7 +9,6 @@ module that imports onnxruntime and tokenizers; importing it or encoding never i
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 from dataclasses import asdict, dataclass, field
@@ -25,10 +24,6 @@ if TYPE_CHECKING:
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "onnx.json"
-
-#: One intra-op thread: a question encodes faster at 1 thread than at 2 on the 2-core machines this runs on
-#: (issue 9: 14.4 ms at 1 thread; 2 threads lost to the thread hand-off); batch throughput is near equal.
-DEFAULT_THREADS = 1
 
 #: Sentences shaped like this archive's questions, titles and summaries (short and long, dates, names in
 #: several scripts, punctuation, one past the 256-token limit) on which an export must match torch.
@@ -105,11 +100,20 @@ class OnnxSettings:
     do_lower_case: bool = False
     optimized: bool = False
     min_cosine: float | None = None
+    #: The weight files' sizes and times when exported (`encoder.weights_signature`): finds this export for
+    #: an unchanged model without hashing its ~90 MB of weights.
+    model_files: dict[str, list[int]] | None = None
     versions: dict[str, str] = field(default_factory=dict)
 
     def write(self, folder: Path) -> None:
+        """Write onnx.json atomically (a reader never sees half a file, even when a cached export's
+        weights signature is refreshed while another process reads it)."""
+        import os
+
         data = {**asdict(self), "input_names": list(self.input_names)}
-        (Path(folder) / META_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        temp = Path(folder) / f".{META_FILE}.{os.getpid()}-{threading.get_ident()}"
+        temp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(temp, Path(folder) / META_FILE)
 
     @classmethod
     def read(cls, folder: Path) -> OnnxSettings:
@@ -147,7 +151,11 @@ class OnnxEncoder:
     """Encodes like `rag.index.encoder.Encoder` (same `name`, `dimension`, `fingerprint`, `encode`) from an
     exported folder, with onnxruntime; safe to call from several threads at once."""
 
-    def __init__(self, folder: str | Path, *, threads: int = DEFAULT_THREADS):
+    def __init__(self, folder: str | Path, *, threads: int | None = None):
+        if threads is None:
+            from rag.settings import Settings
+
+            threads = Settings.from_env().encoder_threads
         if threads < 1:
             raise ModelError(f"ONNX intra-op threads must be at least 1, got {threads}")
         self.folder = Path(folder)
@@ -247,13 +255,6 @@ def pool(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
     vectors = summed / np.maximum(mask.sum(axis=1), 1e-9)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return vectors.astype(np.float32, copy=False)
-
-
-def cache_root() -> Path:
-    """Where verified exports are kept, one folder per weights fingerprint: `$RAG_ONNX_CACHE`, else
-    `~/.cache/coldwar-rag/onnx`."""
-    configured = os.environ.get("RAG_ONNX_CACHE")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "coldwar-rag" / "onnx"
 
 
 def save_tokenizer(tokenizer_json: str, path: Path, *, max_seq_length: int, pad_id: int, pad_token: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import bounds
+from rag.errors import QueryError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,6 +45,57 @@ class DateFilter:
         if date_to:
             mask &= self._starts <= bounds(date_to)[1].toordinal()
         return mask
+
+
+class CollectionFilter:
+    """Each row's collection, to limit a search to one or more collections (named in full, or without their
+    date span, any case)."""
+
+    def __init__(self, collections: Sequence[str]):
+        import numpy as np
+
+        self.names = tuple(dict.fromkeys(collections))
+        code = {name: i for i, name in enumerate(self.names)}
+        self._codes = np.array([code[c] for c in collections], dtype=np.int64)
+
+    @classmethod
+    def from_codes(cls, names: Sequence[str], codes: np.ndarray) -> CollectionFilter:
+        """From the collection names and each row's position among them (`Index.collections`), without
+        reading the documents."""
+        made = cls.__new__(cls)
+        made.names, made._codes = tuple(names), codes
+        return made
+
+    def resolve(self, wanted: Sequence[str]) -> list[str]:
+        """The collections' full names; QueryError naming the valid ones for a name not in the index."""
+        found = []
+        for name in wanted:
+            key = " ".join(str(name).split()).casefold()
+            match = next((n for n in self.names if key in (n.casefold(), short_name(n))), None)
+            if match is None:
+                raise QueryError(f"unknown collection {name!r}; the collections are: {'; '.join(self.names)}")
+            found.append(match)
+        return list(dict.fromkeys(found))
+
+    def allowed(self, wanted: Sequence[str] | None) -> np.ndarray | None:
+        """A mask of the rows in the wanted collections; None when no collection is named (all allowed)."""
+        if not wanted:
+            return None
+        import numpy as np
+
+        codes = [self.names.index(name) for name in self.resolve(wanted)]
+        return np.isin(self._codes, codes)
+
+
+def checked_collections(collections: str | Sequence[str] | None) -> list[str]:
+    """The `collections` search parameter as a list of names: one name, a list, or None/blank for all."""
+    if collections is None:
+        return []
+    if isinstance(collections, str):
+        collections = [collections]
+    if not all(isinstance(name, str) for name in collections):
+        raise QueryError(f"collections must be collection names (text), got {collections!r}")
+    return [name for name in collections if name.strip()]
 
 
 class CollectionPreference:

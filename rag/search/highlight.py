@@ -9,6 +9,7 @@ embedded here, and summaries are split only when a hit is shown.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.documents.sentences import sentences
@@ -17,6 +18,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy as np
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    """One summary sentence and how well it matches a question: cosine to the question's vector, and the share
+    of the question's keywords it contains (0-1)."""
+
+    sentence: str
+    cosine: float
+    words: float
 
 
 class Highlighter:
@@ -38,6 +49,19 @@ class Highlighter:
             if len(vectors) != len(parts):  # split another way than when stored: words alone decide
                 vectors = None
         return best_sentence(parts, terms, self._tokenize, query_vector, vectors)
+
+    def scored(self, row: int, terms: set[str], query_vector: np.ndarray | None = None) -> list[SentenceScore]:
+        """Every sentence of row's summary with its cosine to the question (0.0 without stored vectors) and the
+        share of the question's stemmed `terms` it contains, in summary order: what the chat's synthesis
+        chooses from."""
+        parts = sentences(self._summaries[row])
+        cosines = [0.0] * len(parts)
+        if self._vectors is not None and query_vector is not None and parts:
+            vectors = self._vectors(row)
+            if len(vectors) == len(parts):
+                cosines = [float(c) for c in vectors @ query_vector]
+        return [SentenceScore(part, cosine, len(terms & set(self._tokenize(part))) / max(len(terms), 1))
+                for part, cosine in zip(parts, cosines, strict=True)]
 
     def first(self, row: int) -> str | None:
         """The summary's first sentence (for hits found by date alone)."""

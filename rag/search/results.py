@@ -16,6 +16,7 @@ class Signal(StrEnum):
 
     SEMANTIC = "semantic"  # near the question in embedding space
     KEYWORD = "keyword"  # shares (stemmed) words with the question, BM25
+    SENTENCE = "sentence"  # one summary sentence near the question in embedding space (off unless weighted)
 
 
 @dataclass(frozen=True)

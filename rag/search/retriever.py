@@ -8,19 +8,23 @@ The constants that tune ranking (RRF constant, weights, minimum similarity, dept
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import sort_key
+from rag.documents.names import modern_text, modernise
 from rag.errors import IndexUnavailable, StaleIndex
 from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.store import Index
+from rag.search.best_sentence import sentence_ranking
 from rag.search.citation import cite
-from rag.search.filters import CollectionPreference, DateFilter
+from rag.search.filters import CollectionFilter, CollectionPreference, DateFilter, checked_collections
 from rag.search.fusion import fuse
-from rag.search.highlight import Highlighter
+from rag.search.highlight import Highlighter, SentenceScore
 from rag.search.params import Mode, SortOrder, checked_k, checked_range
 from rag.search.question import Question, understand, warm_up
 from rag.search.results import Hit, Results, Signal
@@ -28,6 +32,7 @@ from rag.settings import Settings
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Sequence
 
     import numpy as np
 
@@ -82,6 +87,7 @@ class Retriever:
         # a summary only for a hit shown.
         self.dates = DateFilter.from_spans(index.date_spans())
         self.collections = CollectionPreference.from_codes(*index.collections())
+        self.collection_filter = CollectionFilter.from_codes(*index.collections())
         self.highlighter = Highlighter(_Summaries(index.documents), _terms_of,
                                        index.sentence_vectors if index.sentences is not None else None)
         warm_up()
@@ -89,7 +95,11 @@ class Retriever:
     @classmethod
     def load(cls, path: str | Path | None = None, *, corpus: str | Path | None = None, model: str | None = None,
              check: bool = True, rebuild: bool = False) -> Retriever:
-        """Open an index folder (default: the configured `embeddings/index/`) and load the model.
+        """Open an index folder (default: the configured `embeddings/index/`) and its query encoder.
+
+        The model is the one the index was built with, unless `model` (or `RAG_MODEL`) asks for another.
+        Questions are encoded by the index's verified ONNX export (no torch); an index whose rebuild found
+        ONNX unusable is served by sentence-transformers, said in every `Results.notes` and logged.
 
         With `check`, an index that no longer matches its corpus or the model, or lacks up-to-date sentence
         vectors or BM25 index for the settings, raises `StaleIndex` naming the rebuild command. Nothing is
@@ -98,14 +108,17 @@ class Retriever:
         is not checked (said in every `Results.notes` and logged). With `rebuild`, a missing or stale index is
         first rebuilt, in this process, from that same corpus.
         """
-        from rag.index.encoder import Encoder
+        from rag.index.encoder import serving_encoder
         from rag.index.manifest import read_manifest, rebuild_command
+        from rag.settings import ENV_VARS
 
         settings = Settings.from_env(index_dir=path, model=model)
         try:
             manifest = read_manifest(settings.index_dir)
         except IndexUnavailable:
             manifest = None  # Index.load below says what is wrong and how to rebuild
+        if model is None and not os.environ.get(ENV_VARS["model"]) and manifest is not None and manifest.model:
+            settings = replace(settings, model=manifest.model)  # nobody asked for another: the index's own
         corpus_dir, notes = corpus_of(settings, manifest, corpus)
         settings = replace(settings, corpus_dir=corpus_dir or settings.corpus_dir)
         # The command to suggest names the index's own corpus, even a vanished one, never the default.
@@ -130,7 +143,11 @@ class Retriever:
             if reasons:
                 raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
                                  f"rebuild it with `{command}`")
-        encoder = Encoder(settings.model)
+        encoder, notice = serving_encoder(index.manifest, settings,
+                                          [doc.embedding_text for doc in index.documents[:256]])
+        if notice:
+            log.warning("index at %s: %s", settings.index_dir, notice)
+            notes.append(notice)
         if encoder.dimension != index.dimension:
             raise StaleIndex(f"the index holds {index.dimension}-dimensional vectors but {settings.model} makes "
                              f"{encoder.dimension}; rebuild it with `{command}`")
@@ -143,17 +160,28 @@ class Retriever:
 
     def search(self, question: str, k: int = 10, date_from: str | dt.date | None = None,
                date_to: str | dt.date | None = None, sort: str | SortOrder = "relevance",
-               mode: str | Mode = "hybrid") -> Results:
-        """The k documents that best answer the question, within the date range asked for.
+               mode: str | Mode = "hybrid", collections: str | Sequence[str] | None = None) -> Results:
+        """The k documents that best answer the question, within the date range asked for (and the
+        `collections` named, when given: one name or several, with or without their date span).
 
         Explicit `date_from`/`date_to` replace any date range read from the question.
         """
         k, sort, mode = checked_k(k, self.settings.max_k), SortOrder(sort), Mode(mode)
+        wanted = self.collection_filter.resolve(checked_collections(collections))
         asked = understand(question)
         date_from, date_to, phrase, notes = _date_range(asked, date_from, date_to)
         notes[:0] = self.notes
+        # 0. Names in variant spellings ("Chou En-lai") read in the modern one the documents are indexed by.
+        reading = modernise(asked.query) if self.settings.modern_names else None
+        if reading and reading.changes:
+            asked = replace(asked, query=reading.text)
+            notes[:0] = reading.notes
         # 1. The date filter comes first.
         allowed = self.dates.allowed(date_from, date_to)
+        in_collections = self.collection_filter.allowed(wanted)
+        if in_collections is not None:
+            allowed = in_collections if allowed is None else allowed & in_collections
+            notes.append(f"only the collection{'s' if len(wanted) > 1 else ''} {'; '.join(wanted)}")
         if not asked.query:
             return self._listing(asked, k, date_from, date_to, phrase, allowed, notes)
         # 2. Meaning and word search over the allowed rows only.
@@ -163,6 +191,11 @@ class Retriever:
             rankings[Signal.SEMANTIC] = self._semantic(query_vector, allowed)
         if mode is not Mode.SEMANTIC:
             rankings[Signal.KEYWORD] = self._keyword(asked.query, allowed)
+        if mode is Mode.HYBRID and self.settings.sentence_weight > 0 and self.index.sentences is not None:
+            sentences = self.index.sentences
+            rankings[Signal.SENTENCE] = _Ranking(*sentence_ranking(
+                sentences.vectors, sentences.offsets, query_vector, min_similarity=self.min_similarity,
+                allowed=allowed))
         # 3. Merged by weighted reciprocal rank fusion (a named collection's rows first), 4. cut to k.
         named, preferred = self.collections.named(asked.query)
         if named:
@@ -180,6 +213,20 @@ class Retriever:
         if sort is SortOrder.DATE:
             hits.sort(key=lambda hit: sort_key(hit.doc.date))
         return Results(tuple(hits), question, asked.query, date_from, date_to, phrase, fused.total, tuple(notes))
+
+    def sentence_scores(self, results: Results) -> list[list[SentenceScore]]:
+        """Each hit's summary sentences scored against the words searched (`results.query`): cosine from the
+        stored sentence vectors (0.0 when the index has none) and keyword share. For the chat's synthesis;
+        encodes the query once more (a few milliseconds) rather than widening `Results`."""
+        if not results.query:
+            return [[] for _ in results]
+        vector = self.encoder.encode([results.query])[0] if self.index.sentences is not None else None
+        terms = set(self.keyword.terms(results.query))
+        return [self.highlighter.scored(self._row_of[hit.doc.id], terms, vector) for hit in results]
+
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {doc.id: row for row, doc in enumerate(self.index.documents)}
 
     def _semantic(self, vector: np.ndarray, allowed: np.ndarray | None) -> _Ranking:
         """Rows whose cosine to the question exceeds MIN_SIMILARITY, best first, within the allowed rows."""
@@ -231,7 +278,8 @@ def _date_range(asked: Question, date_from, date_to) -> tuple[str | None, str | 
 
 
 def _terms_of(text: str) -> list[str]:
-    return KeywordIndex.tokenize([text])[0]
+    """A summary sentence's keywords, names in modern spelling like the (modernised) question's."""
+    return KeywordIndex.tokenize([modern_text(text)])[0]
 
 
 def _keyword_index(index: Index, settings: Settings) -> KeywordIndex:

@@ -9,14 +9,16 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
+from rag.chat.answer import Answer, Quote
 from rag.chat.render import (
     citations_csv,
     citations_text,
     escape,
-    format_answer,
     meter,
     number_by_date,
-    synthesis,
+)
+from rag.chat.render import (
+    format_answer as format_answer_data,
 )
 from rag.documents.corpus import load_corpus
 from rag.documents.dates import parse_printed, sort_key
@@ -50,6 +52,21 @@ def results(documents) -> Results:
         question="test ban in 1963", query="test ban", date_from="1963", date_to="1964",
         date_phrase=None, total=7,
     )
+
+
+def answer_of(results: Results, question: str, quote_ranks: tuple[int, ...] = (1,)) -> Answer:
+    """An Answer over hand-made results quoting the highlight (else first sentence) of the hits ranked
+    `quote_ranks`; none quoted: not answered."""
+    cited = tuple(number_by_date(results))
+    quotes = tuple(sorted((Quote(c.hit.highlight or sentences(c.hit.doc.summary)[0], c.number, c.hit.doc.id, 1.0)
+                           for c in cited if c.hit.rank in quote_ranks and c.hit.doc.summary),
+                          key=lambda q: q.citation_number))
+    return Answer(question, results, cited, quotes, answered=bool(quotes))
+
+
+def format_answer(results: Results, question: str, order: SortOrder = SortOrder.DATE,
+                  collection_size: int | None = None, quote_ranks: tuple[int, ...] = (1,), anchor: str = "") -> str:
+    return format_answer_data(answer_of(results, question, quote_ranks), order, collection_size, anchor)
 
 
 def entry_lines(answer: str) -> list[tuple[int, str]]:
@@ -87,23 +104,29 @@ def test_followup_shows_the_question_searched(results):
     assert "Follow-up understood as:* “test ban in 1963”" in answer.splitlines()[1]
 
 
-def test_synthesis_quotes_summaries_verbatim_in_date_order(results):
-    cited = number_by_date(results)
-    chosen = synthesis(cited)
-    assert [item.number for _, item in chosen] == [1, 2, 3]
-    for sentence, item in chosen:
-        assert sentence in " ".join(item.hit.doc.summary.split())
-    # the highlight wins over the first sentence
-    assert chosen[1][0] == results[0].highlight
-    synthesis_line = format_answer(results, "q").split("\n\n")[1]
-    assert re.fullmatch(r"(.+? \[\d\] ?){3}", synthesis_line)
+def test_synthesis_quotes_its_sentences_verbatim_with_their_numbers(results):
+    synthesis_line = format_answer(results, "q", quote_ranks=(1, 3)).split("\n\n")[1]
+    early, middle = results[2], results[0]
+    assert synthesis_line == f"{escape(sentences(early.doc.summary)[0])} [1] {escape(middle.highlight)} [2]"
 
 
-def test_synthesis_skips_documents_without_summary(documents):
+def test_numbers_link_to_their_entries_when_anchored(results):
+    answer = format_answer(results, "q", anchor="answer4")
+    assert '<a href="#answer4-2">[2]</a>' in answer.split("\n\n")[1]
+    assert '<span id="answer4-2"></span>**[2]**' in answer
+
+
+def test_nothing_answers_says_so_and_names_the_closest(results):
+    answer = format_answer(results, "q", quote_ranks=())
+    assert answer.split("\n\n")[1] == ("**No summary in the archive answers this directly;** the closest "
+                                        "documents are [1], [2], [3].")
+
+
+def test_document_without_summary_is_noted(documents):
     no_summary = documents["1963-07-08"]
     assert no_summary.summary is None
     res = Results((hit(no_summary, 1.0, 1),), question="q", query="q", total=1)
-    assert synthesis(number_by_date(res)) == []
+    assert answer_of(res, "q").synthesis == ()
     assert "no summary in the archive" in format_answer(res, "q")
 
 

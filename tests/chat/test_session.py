@@ -47,3 +47,10 @@ def test_bad_controls_are_one_message_and_search_nothing(options, message):
     reply = Chat(recorder).reply("Romania", None, **options)
     assert reply.answer.startswith("**Could not search:**") and escape(message) in reply.answer
     assert reply.results is None and recorder.calls == []
+
+
+def test_reply_passes_the_collections_on_only_when_some_are_ticked():
+    recorder = Recorder()
+    Chat(recorder).reply("Romania", None, collections=["Cuban Missile Crisis"])
+    Chat(recorder).reply("Romania", None, collections=[])
+    assert recorder.calls[0][1]["collections"] == ["Cuban Missile Crisis"] and "collections" not in recorder.calls[1][1]

@@ -22,7 +22,7 @@ from rag.documents.corpus import load_corpus
 from rag.documents.sentences import SPLITTER, sentences
 from rag.index import ann
 from rag.index.build import PAUSE_BEFORE_SWAP_ENV, rebuild
-from rag.index.encoder import resolve_model
+from rag.index.encoder import MIN_COSINE, resolve_model
 from rag.index.keyword import params
 from rag.index.store import MANIFEST, VECTORS, Index
 from rag.settings import Settings
@@ -72,7 +72,9 @@ def work(scratch, tmp_path) -> Path:
 def test_scratch_build_writes_a_consistent_index_and_a_summary(scratch):
     work, result = scratch
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().startswith("full rebuild (no index yet): added 20, changed 0, removed 0, total 20 in ")
+    assert re.fullmatch(r"full rebuild \(no index yet\): added 20, changed 0, removed 0, total 20 in [\d.]+ s "
+                        r"\(embedding [\d.]+ s, \d+ docs/s, onnx\); 34 summary sentences embedded",
+                        result.stdout.strip())
     assert "embedding: 100%" in result.stderr and "20/20" in result.stderr
     index = Index.load(work / "index")
     manifest = json.loads((work / "index" / MANIFEST).read_text())
@@ -80,7 +82,11 @@ def test_scratch_build_writes_a_consistent_index_and_a_summary(scratch):
     assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2" and manifest["index_type"] == "Flat"
     assert manifest["metric"] == "inner_product" and manifest["normalized"] == "L2"
     assert manifest["corpus"]["folder"] == str((work / "corpus").resolve())
-    assert {"faiss-cpu", "numpy", "sentence-transformers", "torch"} <= set(manifest["versions"])
+    assert {"faiss-cpu", "numpy", "sentence-transformers", "torch", "onnxruntime"} <= set(manifest["versions"])
+    record = manifest["encoder"]
+    assert record["backend"] == "onnx" and record["fallback"] is None and record["min_cosine"] >= MIN_COSINE
+    assert record["onnx_fingerprint"] == manifest["model_fingerprint"] == Path(record["onnx_folder"]).name
+    assert (Path(record["onnx_folder"]) / "model.onnx").is_file()
     assert [d.id for d in index.documents] == [d.id for d in load_corpus(work / "corpus").documents]
     assert manifest["sentences"] == {"splitter": SPLITTER, "count": len(index.sentences.vectors), "dtype": "float32"}
     assert manifest["bm25"] == params(Settings()) and index.keyword is not None
@@ -182,6 +188,46 @@ def test_one_changed_summary_reembeds_exactly_that_document(work, encoder):
     assert len(changed) == 1 and "Yuri V. Andropov" in new.documents[changed[0]].summary
     expected = encoder.encode([new.documents[changed[0]].embedding_text])[0]
     np.testing.assert_allclose(new.vectors[changed[0]], expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_an_edit_is_embedded_by_the_stored_onnx_model_without_importing_torch(work):
+    before = json.loads((work / "index" / MANIFEST).read_text())["encoder"]
+    _edit(work, ANDROPOV, "Soviet Politburo member Yuri V. Andropov")
+    result = run(work, python_args=("-X", "importtime"))
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"added 0, changed 1, removed 0, total 20 in [\d.]+ s "
+                        r"\(embedding [\d.]+ s, \d+ docs/s, onnx\); \d+ summary sentences embedded",
+                        result.stdout.strip())
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    assert "onnxruntime" in imported and not imported & {"torch", "sentence_transformers", "transformers"}
+    assert json.loads((work / "index" / MANIFEST).read_text())["encoder"] == before
+
+
+@pytest.mark.slow
+def test_a_model_onnx_cannot_serve_is_embedded_and_served_by_sentence_transformers(work, tmp_path, caplog):
+    model = tmp_path / "cls-model"  # the bundled model with CLS pooling: no ONNX export for it
+    shutil.copytree(resolve_model("all-MiniLM-L6-v2"), model)
+    (model / "1_Pooling" / "config.json").write_text(json.dumps(
+        {"word_embedding_dimension": 384, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}))
+    result = run(work, "--model", str(model), RAG_ONNX_CACHE=str(tmp_path / "onnx"))
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert notes == ["note: using sentence-transformers, not ONNX: ONNX is not supported for 'cls' pooling "
+                     "(only mean)"]
+    assert result.stdout.strip().endswith("docs/s, sentence-transformers); 34 summary sentences embedded")
+    record = json.loads((work / "index" / MANIFEST).read_text())["encoder"]
+    assert record["backend"] == "sentence-transformers" and "'cls' pooling" in record["fallback"]
+    assert not (tmp_path / "onnx").exists() or not any((tmp_path / "onnx").iterdir())
+
+    from rag import Retriever
+    from rag.index.encoder import Encoder
+
+    with caplog.at_level("WARNING"):
+        retriever = Retriever.load(work / "index")  # the index's own model, not the default
+    assert type(retriever.encoder) is Encoder and retriever.settings.model == str(model)
+    assert any("'cls' pooling" in note for note in retriever.search("test ban treaty").notes)
+    assert "not ONNX" in caplog.text
 
 
 @pytest.mark.slow

@@ -62,3 +62,16 @@ def test_a_saved_index_of_another_size_is_refused(tmp_path):
     built.save(tmp_path / "bm25")
     with pytest.raises(ValueError, match="holds 4 documents, not 5"):
         KeywordIndex.load(tmp_path / "bm25", built.params, 5)
+
+
+def test_documents_are_indexed_with_names_in_modern_spelling_so_either_spelling_finds_them():
+    old = Document.create(date="1958", date_text="1958", title="Chou En-lai in Peking", collection="C",
+                          summary="Khrushchov meets Mao Tse-tung.")
+    new = Document.create(date="1963", date_text="1963", title="Zhou Enlai in Beijing", collection="C",
+                          summary="Khrushchev meets Mao Zedong.")
+    assert keyword_text(old) == "Zhou Enlai in Beijing Khrushchev meets Mao Zedong. C"
+    index = KeywordIndex.build([keyword_text(old), keyword_text(new), "Report on Albania"])
+    for query in ("Zhou Enlai Beijing", "Mao Zedong", "Khrushchev"):
+        scores = index.scores(query)
+        assert scores[0] > 0 and scores[0] == pytest.approx(scores[1]) and scores[2] == 0
+    assert "modern name spellings" in TOKENIZER  # saved BM25 indexes of the earlier tokenizer are stale

@@ -18,7 +18,15 @@ from conftest import ROOT
 
 from rag.errors import ModelError
 from rag.index import encoder as encoder_module
-from rag.index.encoder import MIN_COSINE, export_onnx, onnx_model_for, resolve_model, verify
+from rag.index.encoder import (
+    MIN_COSINE,
+    export_onnx,
+    find_onnx,
+    onnx_model_for,
+    resolve_model,
+    verify,
+    weights_signature,
+)
 from rag.index.onnx import META_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, OnnxSettings
 from rag.settings import DEFAULT_MODEL
 
@@ -181,3 +189,19 @@ def test_a_killed_export_leaves_no_half_folder_and_the_next_one_succeeds(tmp_pat
     assert (export_onnx(DEFAULT_MODEL, target) / META_FILE).is_file()
     assert [p.name for p in target.parent.iterdir()] == ["model"]  # the dead export's temp folder is swept
     OnnxEncoder(target).encode(["after the crash"])
+
+
+def test_the_cache_finds_an_unchanged_model_without_hashing_its_weights(onnx_folder, onnx_cache, tmp_path,
+                                                                        monkeypatch):
+    copy = tmp_path / "model"
+    shutil.copytree(resolve_model(DEFAULT_MODEL), copy)
+    os.utime(copy / "config.json", ns=(1, 1))  # same bytes, other time: the signature differs, the hash not
+    assert find_onnx(str(copy), onnx_cache) == onnx_folder  # found by hashing, once
+    assert OnnxSettings.read(onnx_folder).model_files == weights_signature(str(copy))
+
+    def no_hashing(self):
+        raise AssertionError("the weights were hashed")
+
+    monkeypatch.setattr(encoder_module.Encoder, "fingerprint", property(no_hashing))
+    assert find_onnx(str(copy), onnx_cache) == onnx_folder
+    assert onnx_model_for(str(copy), onnx_cache) == onnx_folder

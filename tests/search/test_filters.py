@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.search.filters import CollectionPreference, DateFilter, short_name
+from rag.errors import QueryError
+from rag.search.filters import CollectionFilter, CollectionPreference, DateFilter, checked_collections, short_name
 
 DATES = ["1963-04-03", "1963-11", "1964", "1964-03-15", "1963-11-30"]
 
@@ -58,3 +59,26 @@ def test_a_single_collection_is_never_preferred():
                                              ("Cuban Missile Crisis", "cuban missile crisis")])
 def test_short_names_drop_the_date_span(name, short):
     assert short_name(name) == short
+
+
+def test_the_collection_filter_allows_the_rows_of_the_named_collections():
+    only = CollectionFilter(COLLECTIONS)
+    assert only.allowed(None) is None and only.allowed([]) is None
+    assert rows(only.allowed(["cuban missile crisis"])) == [1, 3]
+    assert rows(only.allowed(["Sino-Soviet split", "Cuban Missile Crisis"])) == [0, 1, 2, 3]
+    assert rows(only.allowed(["Sino-Soviet Split, 1960-1984"])) == [0, 2]
+
+
+def test_an_unknown_collection_names_the_valid_ones():
+    with pytest.raises(QueryError, match="unknown collection 'Berlin Wall'; the collections are: Sino-Soviet"):
+        CollectionFilter(COLLECTIONS).allowed(["Berlin Wall"])
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, []), ("Cuba", ["Cuba"]), (["A", " ", "B"], ["A", "B"])])
+def test_collections_parameter_is_one_name_or_several(value, expected):
+    assert checked_collections(value) == expected
+
+
+def test_collections_parameter_must_be_text():
+    with pytest.raises(QueryError, match="collection names"):
+        checked_collections([3])

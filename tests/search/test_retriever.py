@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -13,12 +16,13 @@ from conftest import ROOT
 
 from rag.documents.document import Document
 from rag.errors import IndexUnavailable, StaleIndex
+from rag.index.encoder import onnx_model_for, resolve_model
 from rag.index.keyword import params
 from rag.index.store import Index
 from rag.search.question import QueryError
 from rag.search.results import Signal
 from rag.search.retriever import Mode, Retriever, SortOrder
-from rag.settings import Settings
+from rag.settings import DEFAULT_MODEL, Settings
 
 pytestmark = pytest.mark.slow
 
@@ -104,6 +108,23 @@ def test_a_named_collection_finds_its_documents(bundled_index, encoder):
         "documents in the Cuban missile crisis collection", k=3)
     assert {h.doc.collection for h in results.hits} == {"Cuban Missile Crisis"}
     assert any("names Cuban Missile Crisis" in note for note in results.notes)
+
+
+def test_collections_limit_the_search(bundled_index, encoder):
+    extra = [Document.create(date="1962-10-27", date_text="October 27, 1962", collection="Cuban Missile Crisis",
+                             title=f"Cable number {n} on the Soviet Union", summary="A Soviet diplomat reports.")
+             for n in range(3)]
+    import numpy as np
+
+    vectors = np.vstack([bundled_index.vectors, encoder.encode([d.embedding_text for d in extra])])
+    two = Retriever(Index.build([*bundled_index.documents, *extra], vectors, model=encoder.name), encoder)
+    cuban = two.search("Soviet Union", k=10, collections=["cuban missile crisis"])
+    assert len(cuban) == 3 and {h.doc.collection for h in cuban} == {"Cuban Missile Crisis"}
+    assert "only the collection Cuban Missile Crisis" in cuban.notes
+    both = two.search("Soviet Union", k=30, collections=["Cuban Missile Crisis", "Sino-Soviet Split"])
+    assert {h.doc.collection for h in both} == {"Cuban Missile Crisis", "Sino-Soviet Split, 1960-1984"}
+    with pytest.raises(QueryError, match="unknown collection"):
+        two.search("Soviet Union", collections="Berlin")
 
 
 def test_a_question_about_nothing_in_the_archive_says_so(retriever):
@@ -228,24 +249,27 @@ def test_a_fresh_index_has_no_staleness(built_index, bundled_corpus, encoder):
     assert index.staleness(bundled_corpus, encoder.name, bm25=params(Settings())) == []
 
 
-def test_load_embeds_nothing_and_uses_the_saved_bm25(index_folder, monkeypatch):
+def test_load_embeds_nothing_and_uses_the_saved_bm25(built_index, monkeypatch):
     from rag.index.encoder import Encoder
+    from rag.index.onnx import OnnxEncoder
 
     calls = []
-    real = Encoder.encode
-    monkeypatch.setattr(Encoder, "encode", lambda self, texts, **kw: calls.append(texts) or real(self, texts, **kw))
-    retriever = Retriever.load(index_folder, corpus=ROOT / "corpus")
+    for cls in (Encoder, OnnxEncoder):  # whichever encoder serving picks: ONNX normally, torch as the fallback
+        real = cls.encode
+        monkeypatch.setattr(cls, "encode", lambda self, texts, real=real, **kw: calls.append(texts)
+                            or real(self, texts, **kw))
+    retriever = Retriever.load(built_index, corpus=ROOT / "corpus")
     assert calls == []  # no document, sentence or warm-up text embedded at start-up
     assert retriever.keyword is retriever.index.keyword and retriever.index.sentences is not None
     assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN and len(calls) == 1
 
 
-def test_other_bm25_settings_make_the_index_stale_and_a_direct_retriever_builds_its_own(index_folder, monkeypatch):
+def test_other_bm25_settings_make_the_index_stale_and_a_direct_retriever_builds_its_own(built_index, monkeypatch):
     monkeypatch.setenv("RAG_BM25_K1", "1.2")
     with pytest.raises(StaleIndex, match=r"BM25 settings changed: built with method=bm25\+ k1=1.5 b=0.3 .*"
                                          r"now method=bm25\+ k1=1.2 b=0.3 .*python -m embeddings.rebuild"):
-        Retriever.load(index_folder, corpus=ROOT / "corpus")
-    index = Index.load(index_folder)
+        Retriever.load(built_index, corpus=ROOT / "corpus")
+    index = Index.load(built_index)
     retriever = Retriever(index, settings=Settings.from_env())
     assert retriever.keyword is not index.keyword and retriever.keyword.params["k1"] == 1.2
 
@@ -280,7 +304,103 @@ def test_load_can_rebuild_an_old_format_index_without_reembedding_documents(buil
 
 
 def test_load_can_rebuild_a_stale_index(built_index, tmp_path):
-    folder = _stale_copy(built_index, tmp_path / "index", lambda m: m.update(model="some-other-model"))
+    folder = _stale_copy(built_index, tmp_path / "index",
+                         lambda m: m.update(model_fingerprint="0" * 16, model_files={}))  # "other weights"
     retriever = Retriever.load(folder, corpus=ROOT / "corpus", rebuild=True)
-    assert json.loads((folder / "manifest.json").read_text())["model"] != "some-other-model"
+    assert json.loads((folder / "manifest.json").read_text())["model_fingerprint"] != "0" * 16
     assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
+
+
+# ------------------------------------------------------------------------------------ names in old spellings
+
+
+def test_a_question_in_old_spellings_finds_what_the_modern_one_finds_and_says_so(retriever):
+    modern = retriever.search("What did Zhou Enlai say about the test ban?")
+    old = retriever.search("What did Chou En-lai say about the test ban?")
+    assert [h.doc.id for h in old] == [h.doc.id for h in modern] and old[0].doc.id == ZHOU_TEST_BAN
+    assert old.notes[0] == "read “Chou En-lai” as “Zhou Enlai”"
+    assert old.query == modern.query and old.question == "What did Chou En-lai say about the test ban?"
+    assert not any(note.startswith("read ") for note in modern.notes)
+
+
+def test_reading_names_can_be_switched_off(bundled_index, encoder):
+    as_written = Retriever(bundled_index, encoder, Settings(modern_names=False)).search("Chou En-lai test ban")
+    assert as_written.query == "Chou En-lai test ban" and not as_written.notes
+
+
+OLD_AND_NEW = [  # summaries in both spellings, and two documents about nothing named
+    ("1957-01", "Chou En-lai in Peking", "Premier Chou En-lai received the Albanian delegation in Peking. "
+                                         "He condemned Khrushchov's revisionism."),
+    ("1963-06", "Zhou Enlai on the border", "Zhou Enlai discussed the Sino-Indian border in Beijing."),
+    ("1963-07", "Party talks in Moscow", "Teng Hsiao-ping led the Chinese delegation to the party talks."),
+    ("1960-05", "Grain harvests", "Grain output fell in the provinces after the drought."),
+    ("1961-03", "Radio broadcasts", "Soviet radio broadcasts about agriculture and tractors."),
+]
+
+
+@pytest.fixture(scope="module")
+def spellings_retriever(encoder):
+    from rag.index.build import in_memory
+
+    docs = [Document.create(date=date, date_text=date, title=title, collection="Test", summary=summary)
+            for date, title, summary in OLD_AND_NEW]
+    return Retriever(in_memory(docs, encoder), encoder, Settings())
+
+
+@pytest.mark.parametrize("question", ["Zhou Enlai in Beijing", "Chou En-lai in Peking"])
+def test_either_spelling_finds_the_documents_written_in_both(spellings_retriever, question):
+    results = spellings_retriever.search(question, k=2)
+    assert {h.doc.title for h in results} == {"Chou En-lai in Peking", "Zhou Enlai on the border"}
+    assert all(Signal.KEYWORD in h.matched for h in results)
+
+
+@pytest.mark.parametrize(("question", "title", "quoted"), [
+    ("Deng Xiaoping at the talks", "Party talks in Moscow", "Teng Hsiao-ping led"),
+    ("Khrushchev's revisionism", "Chou En-lai in Peking", "He condemned Khrushchov's revisionism."),
+])
+def test_a_modern_question_finds_a_summary_in_old_spelling_and_quotes_it_as_written(spellings_retriever, question,
+                                                                                     title, quoted):
+    top = spellings_retriever.search(question, k=1)[0]
+    assert top.doc.title == title and Signal.KEYWORD in top.matched
+    assert quoted in top.highlight  # the sentence naming the person, verbatim
+
+
+# ------------------------------------------------------------------------------------ sentence signal
+
+
+def test_the_sentence_signal_is_off_by_default_and_fused_when_weighted(retriever, bundled_index, encoder):
+    question = "Which cities did the Chinese friendship delegation visit?"
+    assert not any(Signal.SENTENCE in h.matched for h in retriever.search(question))
+    weighted = Retriever(bundled_index, encoder, Settings(sentence_weight=1.0))
+    results = weighted.search(question)
+    assert Signal.SENTENCE in results[0].matched and results[0].doc.id == "dc673033469e6c9c"
+    assert not any(Signal.SENTENCE in h.matched for h in weighted.search(question, mode="semantic"))
+
+
+def test_an_index_loads_with_its_own_model_unless_another_is_asked_for(built_index, tmp_path, monkeypatch):
+    other = tmp_path / "copy-of-minilm"  # same weights (linked), so the ONNX export is found without torch
+    shutil.copytree(resolve_model(DEFAULT_MODEL), other, copy_function=os.symlink)
+    folder = _stale_copy(built_index, tmp_path / "index", lambda m: m.update(model=str(other)))
+    monkeypatch.delenv("RAG_MODEL", raising=False)
+    retriever = Retriever.load(folder, corpus=ROOT / "corpus")
+    assert retriever.settings.model == str(other)
+    assert retriever.search("test ban treaty")[0].doc.id == ZHOU_TEST_BAN
+    with pytest.raises(StaleIndex, match="model changed"):
+        Retriever.load(folder, corpus=ROOT / "corpus", model=DEFAULT_MODEL)
+    monkeypatch.setenv("RAG_MODEL", DEFAULT_MODEL)
+    with pytest.raises(StaleIndex, match="model changed"):
+        Retriever.load(folder, corpus=ROOT / "corpus")
+
+
+def test_load_and_search_import_neither_torch_nor_sentence_transformers(built_index):
+    onnx_model_for(DEFAULT_MODEL)  # the export serving finds (made once per model, in the configured cache)
+    code = ("import json, sys\n"
+            "from rag import Retriever\n"
+            f"retriever = Retriever.load({str(built_index)!r}, corpus={str(ROOT / 'corpus')!r})\n"
+            "hits = retriever.search('test ban treaty')\n"
+            "print(json.dumps([type(retriever.encoder).__name__, hits[0].doc.id, list(hits.notes), sorted(m for m "
+            "in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers', 'transformers'))]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["OnnxEncoder", ZHOU_TEST_BAN, [], []]

@@ -1,0 +1,143 @@
+"""An answer as data: what was searched and understood, the sentences that answer, and the cited documents.
+
+`answer(retriever, question)` is the one code path behind the chat page, `coldwar-rag answer` and
+`GET /api/answer`. The synthesis quotes summary sentences verbatim, chosen by their own relevance to the
+question (stored sentence vector's cosine plus the share of the question's keywords), only from hits that
+are themselves relevant, at most one per document, in date order. When no sentence reaches the bar the answer
+is `answered=False` and says so instead of quoting filler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from rag.chat.followup import Topic, resolve
+from rag.chat.render import Cited, number_by_date
+from rag.errors import QueryError
+
+if TYPE_CHECKING:
+    from rag.search.highlight import SentenceScore
+    from rag.search.results import Results
+
+
+class Answerer(Protocol):
+    """What an answer needs from a retriever (`rag.Retriever` has both)."""
+
+    def search(self, question: str, **options) -> Results: ...
+
+    def sentence_scores(self, results: Results) -> list[list[SentenceScore]]: ...
+
+
+@dataclass(frozen=True)
+class Bars:
+    """When a sentence is quoted. Chosen on eval/tune.jsonl plus eval/synthesis_tune.jsonl's off-topic
+    questions (`python eval/synthesis.py --grid`), measured on eval/synthesis_heldout.jsonl.
+
+    A hit is relevant when its summary's cosine to the question (the sentence cosine's best when the dense
+    search did not score it) reaches `document` and its fused score is at least `hit_share` of the best hit's.
+    Its best sentence scores cosine + `word_weight` x the share of the question's keywords it contains; it is
+    quoted when that reaches `sentence` and is within `margin` of the best quoted sentence; at most `limit`."""
+
+    document: float = 0.39  # tune: off-topic questions' best summary cosine 0.00-0.38, on-topic 0.35-0.80
+    sentence: float = 0.3
+    hit_share: float = 0.7
+    margin: float = 0.05
+    word_weight: float = 0.25
+    limit: int = 3
+
+
+BARS = Bars()
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One sentence of the synthesis, verbatim from the summary of cited document [citation_number]."""
+
+    sentence: str
+    citation_number: int
+    doc_id: str
+    score: float
+
+    def to_record(self) -> dict:
+        return {"sentence": self.sentence, "citation_number": self.citation_number, "doc_id": self.doc_id}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer: the question as asked, the search's results (the question searched after follow-up
+    resolution, understood dates and notes), the cited documents numbered by date, and the synthesis."""
+
+    asked: str
+    results: Results
+    cited: tuple[Cited, ...]
+    synthesis: tuple[Quote, ...]
+    answered: bool
+
+    @property
+    def searched(self) -> str:
+        """The question searched: the follow-up combined with the previous topic, or the question as asked."""
+        return self.results.question
+
+    @property
+    def topic(self) -> Topic:
+        """What a follow-up to this answer builds on."""
+        return Topic(self.results.query, self.results.date_phrase)
+
+    def closest(self, n: int = 3) -> tuple[Cited, ...]:
+        """The n most relevant cited documents, in number (date) order: named when nothing answers."""
+        return tuple(sorted(sorted(self.cited, key=lambda c: c.hit.rank)[:n], key=lambda c: c.number))
+
+    def to_record(self) -> dict:
+        """The JSON shape of the CLI's `answer --json` and `GET /api/answer`."""
+        r = self.results
+        return {
+            "asked": self.asked, "question": r.question, "query": r.query, "date_from": r.date_from,
+            "date_to": r.date_to, "date_phrase": r.date_phrase, "notes": list(r.notes), "total": r.total,
+            "answered": self.answered, "synthesis": [quote.to_record() for quote in self.synthesis],
+            "documents": [{"citation_number": item.number, **item.hit.to_record()} for item in self.cited],
+        }
+
+
+def answer(retriever: Answerer, question: str, previous_topic: Topic | str | None = None, *,
+           bars: Bars = BARS, **search_options) -> Answer:
+    """Search the question (combined with `previous_topic` when it is a follow-up such as "what about
+    1964?") and choose the sentences that answer it. `search_options` go to `retriever.search` (k,
+    date_from, date_to, sort, mode, ...). Raises QueryError for an empty question, as search does for bad
+    options."""
+    asked = " ".join((question or "").split())
+    if not asked:
+        raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the test ban?'")
+    if isinstance(previous_topic, str):
+        previous_topic = Topic(previous_topic) if previous_topic.strip() else None
+    results = retriever.search(resolve(asked, previous_topic), **search_options)
+    cited = tuple(number_by_date(results))
+    if not results.query:  # a period only ("November 1963"): a listing, nothing to quote
+        return Answer(asked, results, cited, (), answered=len(results) > 0)
+    scores = retriever.sentence_scores(results) if len(results) else []
+    quotes = choose(results, cited, scores, bars)
+    return Answer(asked, results, cited, quotes, answered=bool(quotes))
+
+
+def choose(results: Results, cited: tuple[Cited, ...], scores: list[list[SentenceScore]],
+           bars: Bars = BARS) -> tuple[Quote, ...]:
+    """The synthesis: each relevant hit's best sentence that reaches the bar, the best few, in date order."""
+    if not results:
+        return ()
+    number = {item.hit.doc.id: item.number for item in cited}
+    best_hit = max(hit.score for hit in results)
+    candidates = []
+    for hit, sentences in zip(results, scores, strict=True):
+        if not sentences or hit.score < bars.hit_share * best_hit:
+            continue
+        evidence = hit.semantic_score if hit.semantic_score is not None else max(s.cosine for s in sentences)
+        if evidence < bars.document:
+            continue
+        score, sentence = max((s.cosine + bars.word_weight * s.words, s.sentence) for s in sentences)
+        if score >= bars.sentence:
+            candidates.append(Quote(" ".join(sentence.split()), number[hit.doc.id], hit.doc.id, score))
+    if not candidates:
+        return ()
+    top = max(quote.score for quote in candidates)
+    kept = sorted((q for q in candidates if q.score >= top - bars.margin), key=lambda q: -q.score)[:bars.limit]
+    return tuple(sorted(kept, key=lambda q: q.citation_number))

@@ -1,0 +1,36 @@
+"""Each serving benchmark's `--quick` smoke run exits 0 and prints its table with targets (no timings asserted:
+the figures depend on the machine). The rebuild and encoder benchmarks are not run here (minutes each)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = {  # script: a target its table must state
+    "startup": "≤ 1.3x floor and ≤ 5 s",
+    "query": "≤ 1.5x floor and ≤ 10 ms",
+    "rest": "≤ floor + 5 ms",
+    "load": "≥ 100/s",
+    "browser": "≤ 1 s",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", [
+    pytest.param(name, marks=[pytest.mark.browser] if name == "browser" else []) for name in SCRIPTS])
+def test_quick_run_prints_figure_floor_ratio_target_table(script):
+    if script == "browser" and not Path("/usr/bin/chromium").exists():
+        pytest.skip("no /usr/bin/chromium: bench/browser.py needs Debian's chromium")
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / f"{script}.py"), "--quick"], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    header = next((line for line in done.stdout.splitlines() if line.startswith("| figure")), None)
+    assert header is not None, done.stdout
+    assert [cell.strip() for cell in header.strip("|").split("|")][:5] == [
+        "figure", "measured", "floor (same run)", "ratio", "target"]
+    assert SCRIPTS[script] in done.stdout, done.stdout
