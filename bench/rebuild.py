@@ -25,7 +25,11 @@ sys.path.insert(0, str(ROOT))
 from bench.synthetic import synthetic_records, write_synthetic  # noqa: E402
 from rag.documents.corpus import load_corpus  # noqa: E402
 from rag.index.build import rebuild  # noqa: E402
-from rag.index.encoder import Encoder, onnx_model_for  # noqa: E402
+from rag.index.encoder import (  # noqa: E402
+    Encoder,
+    onnx_model_for,
+    rebuild_encoder,  # noqa: E402
+)
 from rag.index.onnx import OnnxEncoder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
@@ -40,7 +44,8 @@ def main() -> None:
     started = time.perf_counter()
     folder = onnx_model_for(settings.model, settings.onnx_cache)
     print(f"ONNX model {folder} ready in {time.perf_counter() - started:.1f} s (export + check only the first time)")
-    torch_encoder, onnx_encoder = Encoder(settings.model), OnnxEncoder(folder).load()
+    onnx_encoder, _ = rebuild_encoder(settings)  # the ONNX encoder as the rebuild makes it (threads: all cores)
+    torch_encoder, onnx_encoder = Encoder(settings.model), onnx_encoder.load()
     torch_encoder.encode(["warm up"]), onnx_encoder.encode(["warm up"])
     floors = {"start": _median(lambda: _run([sys.executable, "-c", "pass"])),
               "encode one": _median(lambda: _run([sys.executable, "-c",
