@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from rag.errors import CommandParser, run_command
-from rag.index.ann import DEFAULT_INDEX_TYPE
+from rag.index.ann import DEFAULT_INDEX_TYPE, FLAT_MAX_ROWS, LARGE_INDEX_TYPE
 from rag.index.build import check, rebuild
 from rag.settings import Settings
 
@@ -36,8 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"sentence-transformers model name or local path (default: $RAG_MODEL or "
                              f"{defaults.model}, bundled offline)")
     parser.add_argument("--index-type", metavar="FACTORY",
-                        help=f"FAISS factory string, e.g. HNSW32 for large corpora (default: the existing "
-                             f"index's, or {DEFAULT_INDEX_TYPE}: exact inner product)")
+                        help=f"FAISS factory string such as HNSW32 (default: chosen by size, {DEFAULT_INDEX_TYPE} "
+                             f"(exact) up to {FLAT_MAX_ROWS:,} documents, {LARGE_INDEX_TYPE} above; a type "
+                             f"asked for once is kept)")
     parser.add_argument("--full", action="store_true", help="embed every document again, even if unchanged")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 naming what is stale, 0 when the index is up to date")

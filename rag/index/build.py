@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from rag.documents.corpus import Corpus, load_corpus
 from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable, RebuildError
-from rag.index.ann import DEFAULT_INDEX_TYPE
+from rag.index.ann import for_size
 from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.manifest import (
     Manifest,
@@ -125,7 +125,7 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
         if not full:
             raise RebuildError(f"{exc}; pass --full to rebuild it from scratch") from None
         manifest = None
-    index_type = index_type or (manifest.index_type if manifest else DEFAULT_INDEX_TYPE)
+    index_type = index_type or _index_type(manifest, len(corpus))
     full_reason = _full_reason(manifest, settings.model, full)
     diff = changes(manifest, corpus.documents)
     report = Report(added=len(diff.added), changed=len(diff.changed), removed=len(diff.removed),
@@ -171,6 +171,14 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
     except OSError as exc:
         raise RebuildError(f"cannot write the index to {out}: {exc.strerror or exc}") from None
     return report
+
+
+def _index_type(manifest: Manifest | None, count: int) -> str:
+    """The FAISS type when none is asked for: chosen by size (`ann.for_size`), so a corpus that grows past
+    FLAT_MAX_ROWS becomes approximate; a type the size would not have chosen was asked for once and is kept."""
+    if manifest is not None and manifest.index_type != for_size(manifest.count):
+        return manifest.index_type
+    return for_size(count)
 
 
 def _full_reason(manifest: Manifest | None, model: str, full: bool) -> str | None:

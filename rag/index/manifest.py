@@ -20,7 +20,8 @@ from rag.errors import IndexUnavailable
 from rag.index.ann import DEFAULT_INDEX_TYPE
 
 MANIFEST = "manifest.json"
-DOCUMENTS = "documents.jsonl"
+DOCUMENTS = "documents.jsonl"  # an index's documents before documents.sqlite (still read)
+DOCUMENTS_DB = "documents.sqlite"
 METRIC = "inner_product"  # on unit vectors, i.e. cosine similarity
 FORMAT = 2  # manifest layout version; 2 adds sentence vectors and the saved BM25 index (1 still loads)
 EMBEDDED_TEXT = "title + '. ' + summary (title alone when there is no summary)"
@@ -233,14 +234,31 @@ def label(doc: Document) -> str:
 
 
 def removed_titles(path: Path, ids: Sequence[str]) -> dict[str, str]:
-    """Labels of documents an index holds, for naming removed ones (reads only documents.jsonl)."""
-    wanted, found = set(ids), {}
+    """Labels of documents an index holds, for naming removed ones (reads only those documents' records, from
+    documents.sqlite or, in an index written before it, documents.jsonl)."""
+    import sqlite3
+
+    wanted, found = list(dict.fromkeys(ids)), {}
+    table = Path(path) / DOCUMENTS_DB
     try:
+        if table.is_file():
+            connection = sqlite3.connect(f"file:{table}?mode=ro", uri=True)
+            try:
+                for start in range(0, len(wanted), 500):  # SQLite caps the parameters of one statement
+                    chunk = wanted[start:start + 500]
+                    records = connection.execute(
+                        f"SELECT record FROM documents WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                    for (record,) in records:
+                        doc = Document.from_record(json.loads(record))
+                        found[doc.id] = label(doc)
+            finally:
+                connection.close()
+            return found
         with (Path(path) / DOCUMENTS).open(encoding="utf-8") as fh:
             for line in fh:
                 record = json.loads(line)
-                if record.get("id") in wanted:
+                if record.get("id") in set(wanted):
                     found[record["id"]] = label(Document.from_record(record))
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, sqlite3.Error):
         pass  # naming is a courtesy; the ids still say what was removed
     return found

@@ -6,7 +6,11 @@ Folder layout (nothing in it is ever unpickled)::
     manifest.json          see `rag.index.manifest.Manifest`: model, weights fingerprint, dimension, FAISS index
                            type, corpus folder and fingerprint, each document's content hash, sentence splitter,
                            BM25 parameters, versions, time built
-    documents.jsonl        one document per line, in vector row order
+    documents.sqlite       one row per document (its JSON record), in vector row order, read on demand
+                           (`DocumentTable`); an index written before it holds documents.jsonl instead
+    date_spans.npy         int64 (n, 2): the first and last day (ordinals) each document's date may mean
+    collections.npy        int32 (n,): each document's collection, as a position in the table `collections`
+                           of documents.sqlite
     vectors.npy            float32 (n, dimension), unit rows; kept so incremental rebuilds reuse embeddings
     index.faiss            the FAISS index over those rows (row number = FAISS id), see `rag.index.ann`
     sentences.npy          float32 (total sentences, dimension), unit rows: every summary's sentences in row order
@@ -14,16 +18,20 @@ Folder layout (nothing in it is ever unpickled)::
     bm25/                  the BM25 index (`bm25s` files: score matrix, vocabulary, parameters), see
                            `rag.index.keyword`
 
-The sentence files and bm25/ are memory-mapped when loaded. An index written before they existed (manifest
-format 1) still loads, without them. Saving is crash safe: the folder is published as a new version behind a
-symlink (`rag.index.versions`).
+Loading parses no per-document JSON (apart from the manifest's hash list): documents are fetched by row for
+the hits shown, and the filters read the two arrays. Vectors, sentence files and bm25/ are memory-mapped.
+An index written before the sentence files and BM25 existed (manifest format 1) still loads, without them;
+one written before documents.sqlite loads from its documents.jsonl. Saving is crash safe: the folder is
+published as a new version behind a symlink (`rag.index.versions`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +45,7 @@ from rag.index.ann import DEFAULT_INDEX_TYPE
 from rag.index.keyword import KeywordIndex
 from rag.index.manifest import (
     DOCUMENTS,
+    DOCUMENTS_DB,
     FORMAT,
     MANIFEST,
     METRIC,
@@ -58,13 +67,105 @@ FAISS_INDEX = "index.faiss"
 SENTENCES = "sentences.npy"
 SENTENCE_OFFSETS = "sentence_offsets.npy"
 BM25 = "bm25"
+DATE_SPANS = "date_spans.npy"
+COLLECTIONS = "collections.npy"
 #: A row restriction of at most this many rows on an approximate index (HNSW, IVF) is scanned exactly over
-#: the stored vectors: FAISS's ID selector on HNSW walks the graph through disallowed nodes and misses
-#: allowed ones (3 of 11 in tests/index). 20 000 rows x 384 dimensions is a few milliseconds of numpy.
-EXACT_SCAN_ROWS = 20_000
+#: the stored vectors (as Qdrant's full_scan_threshold): exact, and cheaper than an HNSW search widened to
+#: see through the hidden rows. Gathering and scoring memory-mapped 384-dimensional rows took 16 ms for 5k,
+#: 27 ms for 20k, 59 ms for 50k (2 shared cores); 30k lets a 1-year window of a million documents
+#: (about 1/47 of them) take this path. A FAISS Flat search with an ID selector was no faster (23 ms at 20k).
+EXACT_SCAN_ROWS = 30_000
+#: An unlimited search on an approximate index returns at most this many rows (FAISS's HNSW has no range
+#: search that sees past its efSearch candidates); the default fusion depth is 200.
+ANN_ROWS = 1_000
 
-__all__ = ["BM25", "DEFAULT_INDEX_TYPE", "DOCUMENTS", "FAISS_INDEX", "MANIFEST", "SENTENCES", "SENTENCE_OFFSETS",
+__all__ = ["BM25", "COLLECTIONS", "DATE_SPANS", "DEFAULT_INDEX_TYPE", "DOCUMENTS", "DOCUMENTS_DB", "FAISS_INDEX",
+           "MANIFEST", "SENTENCES", "SENTENCE_OFFSETS",
            "VECTORS", "Index", "IndexUnavailable", "SentenceVectors"]
+
+
+class DocumentTable(Sequence[Document]):
+    """The documents of a saved index, in row order, read from `documents.sqlite` on demand: loading costs
+    nothing per document, and a hit's document is one indexed lookup. One read-only connection per thread."""
+
+    def __init__(self, path: Path):
+        self._path = Path(path)
+        self._local = threading.local()
+        self._size = int(self._query("SELECT count(*) FROM documents").fetchone()[0])
+
+    def _query(self, sql: str, *args) -> sqlite3.Cursor:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:  # immutable: a published version is never written again, so no locking
+            connection = self._local.connection = sqlite3.connect(
+                f"file:{self._path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        return connection.execute(sql, args)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(self._size))]
+        row = int(row) + (self._size if int(row) < 0 else 0)
+        found = self._query("SELECT record FROM documents WHERE row = ?", row).fetchone()
+        if found is None:
+            raise IndexError(f"row {row} of {self._size}")
+        return Document.from_record(json.loads(found[0]))
+
+    def __iter__(self) -> Iterator[Document]:
+        for (record,) in self._query("SELECT record FROM documents ORDER BY row"):
+            yield Document.from_record(json.loads(record))
+
+    def __eq__(self, other: object) -> bool:  # as a list of the same documents compares
+        if not isinstance(other, Sequence) or len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def collections(self) -> list[str]:
+        """The collection names that `collections.npy` codes point into."""
+        return [name for (name,) in self._query("SELECT name FROM collections ORDER BY code")]
+
+    @staticmethod
+    def write(path: Path, documents: Sequence[Document]) -> tuple[list[str], np.ndarray]:
+        """Write the table (and its collection names); return the names and each row's collection code."""
+        import numpy as np
+
+        names = list(dict.fromkeys(d.collection for d in documents))
+        code = {name: n for n, name in enumerate(names)}
+        connection = sqlite3.connect(path)
+        try:
+            connection.execute("CREATE TABLE documents (row INTEGER PRIMARY KEY, id TEXT NOT NULL, record TEXT)")
+            connection.execute("CREATE TABLE collections (code INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            connection.executemany("INSERT INTO documents VALUES (?, ?, ?)", (
+                (row, d.id, json.dumps(d.to_record(), ensure_ascii=False)) for row, d in enumerate(documents)))
+            connection.executemany("INSERT INTO collections VALUES (?, ?)", enumerate(names))
+            connection.commit()
+        finally:
+            connection.close()
+        return names, np.fromiter((code[d.collection] for d in documents), dtype=np.int32, count=len(documents))
+
+    def ends(self) -> tuple[str, str] | None:
+        """The first and last row's ids (a cheap consistency check against the manifest)."""
+        if not self._size:
+            return None
+        first = self._query("SELECT id FROM documents WHERE row = 0").fetchone()[0]
+        last = self._query("SELECT id FROM documents WHERE row = ?", self._size - 1).fetchone()[0]
+        return first, last
+
+
+def date_spans(documents: Sequence[Document]) -> np.ndarray:
+    """(n, 2) int64: the first and last day (proleptic ordinals) each document's date may mean."""
+    import numpy as np
+
+    from rag.documents.dates import bounds
+
+    spans = np.empty((len(documents), 2), dtype=np.int64)
+    for row, doc in enumerate(documents):
+        start, end = bounds(doc.date)
+        spans[row] = start.toordinal(), end.toordinal()
+    return spans
 
 
 class _Swapped(Exception):
@@ -117,13 +218,15 @@ class Index:
     """Documents and their unit vectors, searchable by inner product (= cosine). Build one with
     `Index.build` (in memory) or read one with `Index.load`."""
 
-    documents: list[Document]
+    documents: Sequence[Document]  # a list, or a `DocumentTable` read on demand when loaded
     vectors: np.ndarray
     manifest: Manifest = field(default_factory=Manifest)
     path: Path | None = None
     ann: object | None = None  # the FAISS index, opaque outside rag.index.ann
     sentences: SentenceVectors | None = None  # None for an index written before they were stored
     keyword: KeywordIndex | None = None  # the saved BM25 index; None for one written before it was stored
+    spans: np.ndarray | None = None  # date_spans.npy when loaded; see `date_spans`
+    collection_codes: tuple[list[str], np.ndarray] | None = None  # names and each row's code, when loaded
 
     def __post_init__(self) -> None:
         if len(self.documents) != len(self.vectors):
@@ -167,6 +270,24 @@ class Index:
     def dimension(self) -> int:
         return int(self.vectors.shape[1])
 
+    def date_spans(self) -> np.ndarray:
+        """(n, 2) int64: the first and last day (ordinals) each row's date may mean; read from the index
+        folder when it has them, else computed from the documents."""
+        if self.spans is None:
+            self.spans = date_spans(self.documents)
+        return self.spans
+
+    def collections(self) -> tuple[list[str], np.ndarray]:
+        """The collection names and each row's position among them (int32), without reading the documents
+        when the index folder has them."""
+        if self.collection_codes is None:
+            import numpy as np
+
+            names = list(dict.fromkeys(d.collection for d in self.documents))
+            code = {name: n for n, name in enumerate(names)}
+            self.collection_codes = names, np.array([code[d.collection] for d in self.documents], dtype=np.int32)
+        return self.collection_codes
+
     def sentence_vectors(self, row: int) -> np.ndarray:
         """The unit vectors of row's summary sentences (`rag.documents.sentences` order), (sentences,
         dimension); empty when the summary has none or the index holds no sentence vectors."""
@@ -177,13 +298,17 @@ class Index:
         return self.sentences.of(row)
 
     def search(self, vector: np.ndarray, *, min_similarity: float, rows: np.ndarray | None = None,
-               k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               k: int | None = None, depth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rows whose cosine to a unit `vector` exceeds `min_similarity`, best first, as (rows, scores).
 
         `rows` (row numbers or a boolean mask over rows) restricts the search *before* `k` truncates it,
-        so a filter never starves the result. On an approximate index (HNSW, IVF) a restriction to at most
-        EXACT_SCAN_ROWS rows is searched exactly over their vectors, because FAISS's ID selector can miss
-        allowed rows there; larger restrictions, and unrestricted searches, are as approximate as the index.
+        so a filter never starves the result. With `depth`, only the first `depth` rows are in order and the
+        rest follow unordered (fusion reads only its depth; a full sort of every match is wasted).
+
+        Exact (Flat) index: a FAISS range search, restricted by an ID selector. Approximate index (HNSW, IVF):
+        a restriction to at most EXACT_SCAN_ROWS rows is scanned exactly over their vectors, so a date filter
+        never loses a row brute force would return; otherwise the best max(k, depth) (or ANN_ROWS) rows by a FAISS
+        search widened by the share the restriction hides (`ann.nearest`), cut at the threshold.
         """
         import numpy as np
 
@@ -193,14 +318,22 @@ class Index:
             rows = np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64)
             if len(rows) == 0:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if rows is not None and len(rows) <= EXACT_SCAN_ROWS and not ann.is_exact(self.ann):
-            scores = self.vectors[rows] @ query
-            keep = scores > min_similarity  # as FAISS's range search: strictly above the radius
-            found, scores = rows[keep], scores[keep]
-        else:
+        if ann.is_exact(self.ann):
             found, scores = ann.range_search(self.ann, query, min_similarity, rows)
-        order = np.argsort(-scores, kind="stable")[:k]
-        return found[order], scores[order]
+        elif rows is not None and len(rows) <= EXACT_SCAN_ROWS:
+            scores = np.asarray(self.vectors[np.sort(rows)]) @ query
+            keep = scores > min_similarity  # as FAISS's range search: strictly above the radius
+            found, scores = np.sort(rows)[keep], scores[keep]
+        else:
+            found, scores = ann.nearest(self.ann, query, max(k or 0, depth or 0) or ANN_ROWS, rows)
+            keep = scores > min_similarity
+            found, scores = found[keep], scores[keep]
+        order = _best_first(scores, k if k is not None else depth)
+        if k is None and depth is not None and len(order) < len(found):  # the unordered rest after the depth
+            rest = np.ones(len(found), dtype=bool)
+            rest[order] = False
+            order = np.concatenate([order, np.flatnonzero(rest)])
+        return found[order][:k], scores[order][:k]
 
     def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
         """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model (and,
@@ -227,11 +360,18 @@ class Index:
 
         try:
             manifest = Manifest.from_json(json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
-            with (folder / DOCUMENTS).open(encoding="utf-8") as fh:
-                documents = [Document.from_record(json.loads(line)) for line in fh if line.strip()]
-            vectors = np.load(folder / VECTORS, allow_pickle=False)
+            spans = codes = None
+            if (folder / DOCUMENTS_DB).is_file():
+                documents = DocumentTable(folder / DOCUMENTS_DB)
+                spans = np.load(folder / DATE_SPANS, allow_pickle=False, mmap_mode="r")
+                codes = documents.collections(), np.load(folder / COLLECTIONS, allow_pickle=False, mmap_mode="r")
+            else:  # written before documents.sqlite: one JSON line per document, parsed here
+                with (folder / DOCUMENTS).open(encoding="utf-8") as fh:
+                    documents = [Document.from_record(json.loads(line)) for line in fh if line.strip()]
+            vectors = np.load(folder / VECTORS, allow_pickle=False, mmap_mode="r")
             searchable = ann.read(folder / FAISS_INDEX)
-            problem = _inconsistency(manifest, documents, vectors, searchable)
+            problem = _inconsistency(manifest, documents, vectors, searchable) or _table_inconsistency(
+                len(documents), spans, codes)
             sentences = keyword = None
             if not problem and manifest.sentences is not None:  # memory-mapped: read as hits need them
                 sentences = SentenceVectors(np.load(folder / SENTENCES, allow_pickle=False, mmap_mode="r"),
@@ -249,7 +389,7 @@ class Index:
         if problem:
             raise IndexUnavailable(f"index at {path} is unreadable ({problem}); rebuild it with "
                                    f"`{rebuild_command(path, full=True)}`")
-        return cls(documents, vectors, manifest, path, searchable, sentences, keyword)
+        return cls(documents, vectors, manifest, path, searchable, sentences, keyword, spans, codes)
 
     def save(self, path: Path, *, before_swap: Callable[[], None] | None = None) -> Path:
         """Write atomically to `path` and return the version folder written. The manifest's structural
@@ -270,8 +410,10 @@ class Index:
                 fh.flush()
                 os.fsync(fh.fileno())
 
-        write(DOCUMENTS, lambda fh: fh.writelines(
-            (json.dumps(d.to_record(), ensure_ascii=False) + "\n").encode("utf-8") for d in self.documents))
+        names, codes = DocumentTable.write(folder / DOCUMENTS_DB, self.documents)
+        _fsync(folder / DOCUMENTS_DB)
+        write(DATE_SPANS, lambda fh: np.save(fh, self.date_spans(), allow_pickle=False))
+        write(COLLECTIONS, lambda fh: np.save(fh, codes, allow_pickle=False))
         write(VECTORS, lambda fh: np.save(fh, np.ascontiguousarray(self.vectors, dtype=np.float32),
                                           allow_pickle=False))
         write(FAISS_INDEX, lambda fh: fh.write(ann.serialize(self.ann)))
@@ -287,6 +429,18 @@ class Index:
             json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode()))
 
 
+def _best_first(scores: np.ndarray, k: int | None) -> np.ndarray:
+    """Positions of the k highest scores, best first (ties: earlier position first), without a full sort
+    when k is smaller than the number of scores."""
+    import numpy as np
+
+    if k is None or k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    cut = -np.partition(-scores, k - 1)[k - 1]  # the k-th best score
+    top = np.flatnonzero(scores >= cut)  # every position tied at the cut, in order, then the stable sort
+    return top[np.argsort(-scores[top], kind="stable")][:k]
+
+
 def _structure(documents: Sequence[Document], vectors: np.ndarray, sentences: SentenceVectors | None,
                keyword: KeywordIndex | None) -> dict:
     """The manifest fields that describe the files rather than how they were made."""
@@ -298,16 +452,37 @@ def _structure(documents: Sequence[Document], vectors: np.ndarray, sentences: Se
             "bm25": None if keyword is None else dict(keyword.params)}
 
 
-def _inconsistency(manifest: Manifest, documents: list[Document], vectors: np.ndarray, searchable) -> str | None:
+def _inconsistency(manifest: Manifest, documents: Sequence[Document], vectors: np.ndarray, searchable) -> str | None:
     """What disagrees between the parts of an index folder, or None."""
-    counts = {"manifest": manifest.count, "documents.jsonl": len(documents), "vectors.npy": len(vectors),
+    counts = {"manifest": manifest.count, "documents": len(documents), "vectors.npy": len(vectors),
               "index.faiss": ann.size(searchable)}
     if len(set(counts.values())) > 1:
         return "counts differ: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     if vectors.ndim != 2 or vectors.shape[1] != manifest.dimension or ann.dimension(searchable) != manifest.dimension:
         return f"vectors are not of the manifest's dimension {manifest.dimension}"
-    if [d.id for d in documents] != list(manifest.documents):
+    if isinstance(documents, DocumentTable):  # ids of the first and last row: reading every row is what it avoids
+        ids = list(manifest.documents)
+        if documents.ends() != ((ids[0], ids[-1]) if ids else None):
+            return f"{DOCUMENTS_DB} does not list the manifest's documents"
+    elif [d.id for d in documents] != list(manifest.documents):
         return "documents.jsonl does not list the manifest's documents"
+    return None
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _table_inconsistency(count: int, spans: np.ndarray | None, codes: tuple | None) -> str | None:
+    """What disagrees between the document table and the filter arrays, or None."""
+    if spans is not None and spans.shape != (count, 2):
+        return f"{DATE_SPANS} is not ({count}, 2)"
+    if codes is not None and (codes[1].shape != (count,) or (count and int(codes[1].max()) >= len(codes[0]))):
+        return f"{COLLECTIONS} does not give each of the {count} documents a known collection"
     return None
 
 

@@ -26,6 +26,13 @@ class DateFilter:
         self._starts = np.array([start.toordinal() for start, _ in spans], dtype=np.int64)
         self._ends = np.array([end.toordinal() for _, end in spans], dtype=np.int64)
 
+    @classmethod
+    def from_spans(cls, spans: np.ndarray) -> DateFilter:
+        """From (n, 2) first and last day ordinals, as the index folder stores them (`Index.date_spans`)."""
+        made = cls.__new__(cls)
+        made._starts, made._ends = spans[:, 0], spans[:, 1]
+        return made
+
     def allowed(self, date_from: str | None, date_to: str | None) -> np.ndarray | None:
         """A mask of the rows overlapping the range (ISO partial dates, inclusive); None when it is open."""
         if date_from is None and date_to is None:
@@ -50,6 +57,14 @@ class CollectionFilter:
         self.names = tuple(dict.fromkeys(collections))
         code = {name: i for i, name in enumerate(self.names)}
         self._codes = np.array([code[c] for c in collections], dtype=np.int64)
+
+    @classmethod
+    def from_codes(cls, names: Sequence[str], codes: np.ndarray) -> CollectionFilter:
+        """From the collection names and each row's position among them (`Index.collections`), without
+        reading the documents."""
+        made = cls.__new__(cls)
+        made.names, made._codes = tuple(names), codes
+        return made
 
     def resolve(self, wanted: Sequence[str]) -> list[str]:
         """The collections' full names; QueryError naming the valid ones for a name not in the index."""
@@ -93,6 +108,16 @@ class CollectionPreference:
         names = dict.fromkeys(collections)
         self._rows = {name: [row for row, c in enumerate(collections) if c == name] for name in names} \
             if len(names) > 1 else {}
+
+    @classmethod
+    def from_codes(cls, names: Sequence[str], codes: np.ndarray) -> CollectionPreference:
+        """From the collection names and each row's position among them (`Index.collections`)."""
+        import numpy as np
+
+        made = cls.__new__(cls)
+        made._rows = {name: np.flatnonzero(codes == n).tolist() for n, name in enumerate(names)} \
+            if len(names) > 1 else {}
+        return made
 
     def named(self, query: str) -> tuple[list[str], list[int]]:
         """The collections the query names and their rows (empty lists when it names none)."""

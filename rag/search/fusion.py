@@ -34,16 +34,20 @@ def fuse(rankings: Mapping[str, Sequence[int]], weights: Mapping[str, float], *,
     import numpy as np
 
     lists = {signal: np.asarray(rows, dtype=np.int64) for signal, rows in rankings.items()}
-    size = 1 + max((int(rows.max()) for rows in lists.values() if len(rows)), default=-1)
-    fused = np.zeros(size, dtype=np.float64)
-    matched = np.zeros(size, dtype=bool)
-    for signal, rows in lists.items():
-        top = rows[:depth]
-        fused[top] += weights[signal] / (rrf_k + np.arange(1, len(top) + 1))
-        matched[rows] = True
-    candidates = np.flatnonzero(fused > 0)
+    # Only the candidate rows (each signal's first `depth`) are scored: nothing here is the size of the corpus.
+    tops = [(signal, rows[:depth]) for signal, rows in lists.items()]
+    empty = np.zeros(0, dtype=np.int64)
+    candidates, where = np.unique(np.concatenate([top for _, top in tops] or [empty]), return_inverse=True)
+    fused = np.zeros(len(candidates), dtype=np.float64)
+    start = 0
+    for signal, top in tops:
+        np.add.at(fused, where[start:start + len(top)], weights[signal] / (rrf_k + np.arange(1, len(top) + 1)))
+        start += len(top)
+    scored = fused > 0
+    candidates, fused = candidates[scored], fused[scored]
     later = np.zeros(len(candidates)) if preferred is None else ~np.isin(candidates, np.fromiter(preferred, np.int64))
-    order = candidates[np.lexsort((-fused[candidates], later))][:k]
+    order = np.lexsort((-fused, later))[:k]  # candidates ascend, and lexsort is stable: ties keep the lower row
     best_possible = sum(weights[signal] for signal in lists) / (rrf_k + 1)
     scores = fused[order] / best_possible if len(order) else np.zeros(0, dtype=np.float64)
-    return Fused(order, scores, int(matched.sum()))
+    total = len(np.unique(np.concatenate(list(lists.values()) or [empty])))
+    return Fused(candidates[order], scores, total)

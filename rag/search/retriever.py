@@ -8,7 +8,6 @@ The constants that tune ranking (RRF constant, weights, minimum similarity, dept
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -52,13 +51,22 @@ class _Ranking:
     rows: np.ndarray
     scores: np.ndarray
 
-    def by_row(self, size: int) -> np.ndarray:
-        """Scores indexed by row, NaN where this signal did not match."""
+    def of(self, rows: np.ndarray) -> dict[int, float]:
+        """The raw scores of those of `rows` this signal matched (the hits shown: never an array per row)."""
         import numpy as np
 
-        full = np.full(size, np.nan, dtype=np.float64)
-        full[self.rows] = self.scores
-        return full
+        shown = np.isin(self.rows, rows)
+        return dict(zip(self.rows[shown].tolist(), self.scores[shown].tolist(), strict=True))
+
+
+class _Summaries:
+    """Row → summary, fetched from the documents when asked (a `DocumentTable` reads one row)."""
+
+    def __init__(self, documents):
+        self._documents = documents
+
+    def __getitem__(self, row: int) -> str | None:
+        return self._documents[row].summary
 
 
 class Retriever:
@@ -74,12 +82,13 @@ class Retriever:
         self.index = index
         self.encoder = encoder or Encoder(index.manifest.model or settings.model)
         self.min_similarity = settings.min_similarity
-        docs = index.documents
         self.keyword = _keyword_index(index, settings)
-        self.dates = DateFilter([doc.date for doc in docs])
-        self.collections = CollectionPreference([doc.collection for doc in docs])
-        self.collection_filter = CollectionFilter([doc.collection for doc in docs])
-        self.highlighter = Highlighter([doc.summary for doc in docs], _terms_of,
+        # Nothing per document is read here: the filters take the index's arrays, the highlighter fetches
+        # a summary only for a hit shown.
+        self.dates = DateFilter.from_spans(index.date_spans())
+        self.collections = CollectionPreference.from_codes(*index.collections())
+        self.collection_filter = CollectionFilter.from_codes(*index.collections())
+        self.highlighter = Highlighter(_Summaries(index.documents), _terms_of,
                                        index.sentence_vectors if index.sentences is not None else None)
         warm_up()
 
@@ -198,7 +207,7 @@ class Retriever:
                                                                              else ""))
         # 5. Hits with citations and highlights, 6. in the order asked for.
         terms = set(self.keyword.terms(asked.query))
-        by_signal = {signal: ranking.by_row(len(self.index)) for signal, ranking in rankings.items()}
+        by_signal = {signal: ranking.of(fused.rows) for signal, ranking in rankings.items()}
         hits = [self._hit(int(row), float(score), rank, by_signal, terms, query_vector)
                 for rank, (row, score) in enumerate(zip(fused.rows, fused.scores, strict=True), start=1)]
         if sort is SortOrder.DATE:
@@ -221,7 +230,8 @@ class Retriever:
 
     def _semantic(self, vector: np.ndarray, allowed: np.ndarray | None) -> _Ranking:
         """Rows whose cosine to the question exceeds MIN_SIMILARITY, best first, within the allowed rows."""
-        rows, scores = self.index.search(vector, min_similarity=self.min_similarity, rows=allowed)
+        rows, scores = self.index.search(vector, min_similarity=self.min_similarity, rows=allowed,
+                                         depth=self.settings.fusion_depth)
         return _Ranking(rows, scores)
 
     def _keyword(self, query: str, allowed: np.ndarray | None) -> _Ranking:
@@ -233,10 +243,10 @@ class Retriever:
         order = np.argsort(-scores[rows], kind="stable")
         return _Ranking(rows[order], scores[rows][order])
 
-    def _hit(self, row: int, score: float, rank: int, by_signal: dict[Signal, np.ndarray],
+    def _hit(self, row: int, score: float, rank: int, by_signal: dict[Signal, dict[int, float]],
              terms: set[str], query_vector: np.ndarray | None) -> Hit:
         doc = self.index.documents[row]
-        raw = {signal: float(scores[row]) for signal, scores in by_signal.items() if not math.isnan(scores[row])}
+        raw = {signal: scores[row] for signal, scores in by_signal.items() if row in scores}
         return Hit(doc=doc, score=score, rank=rank, matched=tuple(raw), citation=cite(doc),
                    highlight=self.highlighter.best(row, terms, query_vector),
                    semantic_score=raw.get(Signal.SEMANTIC), keyword_score=raw.get(Signal.KEYWORD))
@@ -245,7 +255,10 @@ class Retriever:
         """A question that is only a date ("November 1963"): the documents of that period, oldest first."""
         import numpy as np
 
-        rows = sorted(np.flatnonzero(allowed).tolist(), key=lambda r: sort_key(self.index.documents[r].date))
+        spans = self.index.date_spans()
+        found = np.flatnonzero(allowed)
+        # By first day, the wider span (less precise date) first, as `sort_key`: 1964, 1964-01, 1964-01-01.
+        rows = found[np.lexsort((found, -spans[found, 1], spans[found, 0]))].tolist()
         notes.append("the question names only a period: listing its documents in date order")
         hits = tuple(Hit(doc=self.index.documents[r], score=0.0, rank=rank, matched=(),
                          citation=cite(self.index.documents[r]), highlight=self.highlighter.first(r))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +18,18 @@ from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.manifest import DOCUMENTS, MANIFEST, Manifest
 from rag.index.store import (
     BM25,
+    COLLECTIONS,
+    DATE_SPANS,
+    DOCUMENTS_DB,
     EXACT_SCAN_ROWS,
     FAISS_INDEX,
     SENTENCE_OFFSETS,
     SENTENCES,
     VECTORS,
+    DocumentTable,
     Index,
     SentenceVectors,
+    date_spans,
 )
 from rag.settings import Settings
 
@@ -129,11 +135,38 @@ def test_damaged_sentence_or_bm25_files_raise_index_unavailable(tmp_path, damage
         Index.load(folder)
 
 
-def test_metadata_is_plain_json(tmp_path):
+def test_metadata_is_plain_json_in_sqlite(tmp_path):
     _index().save(tmp_path / "idx")
     json.loads((tmp_path / "idx" / MANIFEST).read_text())
-    lines = (tmp_path / "idx" / DOCUMENTS).read_text().splitlines()
-    assert [json.loads(line)["title"] for line in lines] == [f"Title {i}" for i in range(6)]
+    with sqlite3.connect(tmp_path / "idx" / DOCUMENTS_DB) as connection:
+        records = [json.loads(r) for (r,) in connection.execute("SELECT record FROM documents ORDER BY row")]
+    assert [record["title"] for record in records] == [f"Title {i}" for i in range(6)]
+
+
+def test_loading_reads_documents_on_demand_and_the_filter_arrays_from_disk(tmp_path):
+    built = _index(6)
+    built.save(tmp_path / "idx")
+    loaded = Index.load(tmp_path / "idx")
+    assert isinstance(loaded.documents, DocumentTable) and isinstance(loaded.vectors, np.memmap)
+    assert isinstance(loaded.spans, np.memmap) and loaded.date_spans().tolist() == date_spans(built.documents).tolist()
+    assert loaded.documents[4] == built.documents[4] and loaded.documents[-1] == built.documents[-1]
+    assert list(loaded.documents) == built.documents and loaded.documents[1:3] == built.documents[1:3]
+    assert loaded.collections()[0] == ["C"] and loaded.collections()[1].tolist() == [0] * 6
+    with pytest.raises(IndexError):
+        loaded.documents[6]
+
+
+def test_an_index_with_documents_jsonl_still_loads(tmp_path):
+    # The format before documents.sqlite: documents.jsonl, no date or collection arrays.
+    built = _index(6)
+    built.save(tmp_path / "idx")
+    folder = (tmp_path / "idx").resolve()
+    (folder / DOCUMENTS).write_text("".join(json.dumps(d.to_record()) + "\n" for d in built.documents))
+    for name in (DOCUMENTS_DB, DATE_SPANS, COLLECTIONS):
+        (folder / name).unlink()
+    loaded = Index.load(tmp_path / "idx")
+    assert loaded.documents == built.documents
+    assert loaded.date_spans().tolist() == date_spans(built.documents).tolist()
 
 
 def _exact(index: Index, vector: np.ndarray, min_similarity: float, rows: np.ndarray) -> list[int]:
@@ -202,8 +235,8 @@ def test_damaged_index_raises_index_unavailable(tmp_path, damage):
     elif damage == "garbage_faiss":
         (folder / FAISS_INDEX).write_bytes(b"not a faiss index")
     elif damage == "drop_document":
-        lines = (folder / DOCUMENTS).read_text().splitlines()
-        (folder / DOCUMENTS).write_text("\n".join(lines[:-1]) + "\n")
+        with sqlite3.connect(folder / DOCUMENTS_DB) as connection:
+            connection.execute("DELETE FROM documents WHERE row = 5")
     elif damage == "missing_vectors":
         (folder / VECTORS).unlink()
     else:
@@ -248,3 +281,10 @@ def test_rebuilt_sentence_vectors_equal_encoding_the_sentences(built_index, enco
     np.testing.assert_allclose(np.asarray(index.sentences.vectors), expected, atol=1e-5)
     for row, parts in enumerate(texts):
         assert len(index.sentence_vectors(row)) == len(parts)
+
+
+def test_search_orders_only_the_first_depth_rows_and_keeps_the_rest():
+    index = _index(40)
+    every, _ = index.search(index.vectors[0], min_similarity=-1.0)
+    rows, scores = index.search(index.vectors[0], min_similarity=-1.0, depth=5)
+    assert rows[:5].tolist() == every[:5].tolist() and sorted(rows.tolist()) == sorted(every.tolist())

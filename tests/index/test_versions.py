@@ -14,8 +14,7 @@ import pytest
 
 from rag.documents.document import Document
 from rag.errors import IndexUnavailable
-from rag.index.manifest import DOCUMENTS, MANIFEST
-from rag.index.store import FAISS_INDEX, VECTORS, Index
+from rag.index.store import VECTORS, Index
 from rag.index.versions import clean_leftovers, writer_lock
 
 
@@ -50,8 +49,9 @@ def test_clean_leftovers_adopts_a_plain_index_folder_and_refuses_other_folders(t
     _index().save(tmp_path / "made")
     plain = tmp_path / "plain"
     plain.mkdir()
-    for name in (MANIFEST, DOCUMENTS, VECTORS, FAISS_INDEX):
-        (plain / name).write_bytes((tmp_path / "made" / name).read_bytes())
+    for file in (tmp_path / "made").resolve().iterdir():
+        if file.is_file():
+            (plain / file.name).write_bytes(file.read_bytes())
     clean_leftovers(plain)
     assert plain.is_symlink() and len(Index.load(plain)) == 6
 

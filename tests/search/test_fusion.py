@@ -63,3 +63,10 @@ def test_nothing_matched_gives_no_rows(rankings):
 def test_one_signal_alone_is_normalised_by_its_own_weight():
     fused = fuse({"keyword": [2, 0]}, WEIGHTS, rrf_k=2, k=10, depth=200)
     assert fused.scores.tolist() == pytest.approx([1.0, 3 / 4])
+
+
+def test_fusion_works_on_the_candidate_rows_only():
+    # Row numbers of a huge corpus: an array indexed by row would need terabytes.
+    fused = fuse({"semantic": [10**12, 5], "keyword": [5, 7 * 10**11]}, {"semantic": 1.0, "keyword": 1.0},
+                 rrf_k=2, k=3, depth=10)
+    assert fused.rows.tolist() == [5, 10**12, 7 * 10**11] and fused.total == 3

@@ -1,0 +1,326 @@
+"""Scale: build, load, memory, hybrid query latency and filtered recall at 10k, 100k (and 1M) documents.
+
+    python bench/scale.py [--sizes 10000 100000 1000000] [--index-type FACTORY] [--questions 1000] [--keep DIR]
+
+Vectors look like the archive's: the bundled corpus's documents and summary sentences are embedded once by the
+real model, and each synthetic document is one of those real vectors plus Gaussian noise sized so that two
+documents grown from the same real one are as similar as a real document and its nearest real neighbour.
+So the 0.2 similarity threshold passes about as many questions as on the bundled corpus (printed). Texts
+recombine the words of the document they were grown from (so BM25 and meaning agree), dates run 1945-1991
+at day, month and year precision, and documents fall into several collections. The vectors and texts go
+straight into an index folder through `Index.build` / `Index.save` (embedding a million texts on 2 cores takes
+hours); everything after that is the real code: `Retriever.load` and `Retriever.search` in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+#: The issue's targets at 1,000,000 documents.
+TARGETS = {"load_s": 5.0, "rss_gb": 4.0, "p50_ms": 50.0, "p95_ms": 150.0, "recall": 0.95}
+EXTRA_COLLECTIONS = ("Cold War International History Project", "Warsaw Pact", "Cuban Missile Crisis, 1962",
+                     "Korean War, 1950-1953", "Berlin Crisis, 1958-1962")
+_ABBREVIATIONS = {"c", "ca", "no", "dr", "mr", "mrs", "st", "gen", "col", "vs", "cf"}
+
+
+# ------------------------------------------------------------------------------------------ the corpus
+
+
+def real_material(encoder) -> dict:
+    """The bundled corpus embedded: document and sentence vectors, each one's words, collections."""
+    import numpy as np
+
+    from rag.documents.corpus import load_corpus
+    from rag.documents.sentences import sentences
+
+    docs = load_corpus(ROOT / "corpus").documents
+    doc_vectors = encoder.encode([d.embedding_text for d in docs])
+    parts = [sentences(d.summary) for d in docs]
+    sentence_vectors = encoder.encode([s for p in parts for s in p])
+    owner = np.repeat(np.arange(len(docs)), [len(p) for p in parts])
+
+    def words(text: str) -> list[str]:
+        found = [w.strip(".,;:'\"()“”’[]") for w in text.split()]
+        return [w for w in found if len(w) > 1 and w.casefold() not in _ABBREVIATIONS and w.isalpha()]
+
+    doc_words = [words(d.embedding_text) for d in docs]
+    return {"docs": docs, "doc_vectors": doc_vectors, "bases": np.concatenate([doc_vectors, sentence_vectors]),
+            "base_doc": np.concatenate([np.arange(len(docs)), owner]), "doc_words": doc_words,
+            "vocabulary": sorted({w for ws in doc_words for w in ws}),
+            "collections": sorted({d.collection for d in docs}) + list(EXTRA_COLLECTIONS)}
+
+
+def neighbour_cosines(vectors) -> list[float]:
+    """Each vector's cosine to its nearest other vector."""
+    import numpy as np
+
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -1)
+    return sims.max(axis=1).tolist()
+
+
+def noise_scale(target_cosine: float, dimension: int) -> float:
+    """Per-coordinate noise sigma such that two unit vectors grown from the same base have `target_cosine`:
+    each is (base + n) / |base + n| with |n|^2 ~ sigma^2 d, so their cosine is about 1 / (1 + sigma^2 d)."""
+    return ((1 / target_cosine - 1) / dimension) ** 0.5
+
+
+def noisy(bases, sigma: float, rng):
+    import numpy as np
+
+    out = bases + rng.standard_normal(bases.shape, dtype=np.float32) * np.float32(sigma)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out
+
+
+def synthetic(size: int, real: dict, sigma: float, seed: int = 7):
+    """`size` documents, their vectors and their summaries' sentence vectors (sentence counts from the real
+    splitter, so the highlighter uses them)."""
+    import numpy as np
+
+    from rag.documents.document import Document
+    from rag.documents.sentences import sentences
+
+    rng, pick = np.random.default_rng(seed), random.Random(seed)
+    base_rows = rng.integers(0, len(real["bases"]), size)
+    vocabulary, collections = real["vocabulary"], real["collections"]
+    docs, counts = [], []
+    for n, base in enumerate(base_rows.tolist()):
+        own = real["doc_words"][real["base_doc"][base]] or vocabulary
+
+        def phrase(length: int, own=own) -> str:
+            ws = [pick.choice(own) if pick.random() < 0.7 else pick.choice(vocabulary) for _ in range(length)]
+            return " ".join(ws)
+
+        summary = " ".join(phrase(pick.randint(8, 20)).capitalize() + "." for _ in range(pick.randint(1, 3)))
+        year, precision = pick.randint(1945, 1991), pick.random()
+        date = (f"{year}" if precision < 0.1 else f"{year}-{pick.randint(1, 12):02d}" if precision < 0.3
+                else f"{year}-{pick.randint(1, 12):02d}-{pick.randint(1, 28):02d}")
+        own_collection = real["docs"][real["base_doc"][base]].collection
+        docs.append(Document.create(
+            id=f"s{n:08d}", date=date, date_text=date, title=phrase(pick.randint(6, 12)).capitalize(),
+            collection=own_collection if pick.random() < 0.5 else pick.choice(collections), summary=summary))
+        counts.append(len(sentences(summary)))
+    vectors = np.empty((size, real["bases"].shape[1]), dtype=np.float32)
+    for start in range(0, size, 100_000):  # chunks: the noise of a million rows at once is 1.5 GB
+        vectors[start:start + 100_000] = noisy(real["bases"][base_rows[start:start + 100_000]], sigma, rng)
+    owners = np.repeat(np.arange(size), counts)
+    sentence_vectors = np.empty((len(owners), vectors.shape[1]), dtype=np.float32)
+    for start in range(0, len(owners), 100_000):
+        sentence_vectors[start:start + 100_000] = noisy(vectors[owners[start:start + 100_000]], sigma, rng)
+    return docs, vectors, counts, sentence_vectors
+
+
+def build(size: int, real: dict, sigma: float, folder: Path, index_type: str | None, model: str) -> dict:
+    """Write an index folder of `size` synthetic documents through the index-building code; seconds taken."""
+    from rag.index.ann import for_size
+    from rag.index.keyword import KeywordIndex, keyword_text
+    from rag.index.store import Index, SentenceVectors
+
+    start = time.perf_counter()
+    docs, vectors, counts, sentence_vectors = synthetic(size, real, sigma)
+    generated = time.perf_counter() - start
+    start = time.perf_counter()
+    index_type = index_type or for_size(size)
+    keyword = KeywordIndex.build([keyword_text(d) for d in docs])
+    index = Index.build(docs, vectors, model=model, index_type=index_type,
+                        sentences=SentenceVectors.assemble(counts, sentence_vectors), keyword=keyword)
+    index.save(folder)
+    return {"generate_s": generated, "build_s": time.perf_counter() - start, "index_type": index_type}
+
+
+# ------------------------------------------------------------------------------- the measuring process
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def questions() -> list[str]:
+    """The evaluation questions that name no period (the benchmark sets the date filter itself)."""
+    from rag.search.question import understand
+
+    found = []
+    for name in ("tune.jsonl", "heldout.jsonl"):
+        with (ROOT / "eval" / name).open(encoding="utf-8") as fh:
+            found += [json.loads(line)["question"] for line in fh if line.strip()]
+    return [q for q in found if understand(q).date_from is None and understand(q).date_to is None]
+
+
+def windows(count: int, months: bool, seed: int) -> list[tuple[str, str]]:
+    pick = random.Random(seed)
+    out = []
+    for _ in range(count):
+        year = pick.randint(1945, 1991)
+        out.append((f"{year}-{pick.randint(1, 12):02d}",) * 2 if months else (str(year), str(year)))
+    return out
+
+
+def measure(path: Path, count: int) -> None:
+    """Run in a fresh process: load, answer, and print one JSON line of measurements."""
+    import numpy as np
+
+    from rag.search.question import understand
+    from rag.search.retriever import Retriever
+
+    asked = questions()
+    retriever = Retriever.load(path, check=False)
+    retriever.search(asked[0])
+    print("answered", flush=True)
+    result = {"rss_load_mb": rss_mb()}
+    encoder, index = retriever.encoder, retriever.index
+    queries = [understand(q).query for q in asked]
+    encode = []
+    for q in queries * 2:
+        t0 = time.perf_counter()
+        encoder.encode([q])
+        encode.append(time.perf_counter() - t0)
+    result["encode_ms"] = float(np.percentile(encode, 50) * 1000)
+    per = count // 3
+    plans = {"none": [(None, None)] * per, "year": windows(per, False, 1), "month": windows(count - 2 * per, True, 2)}
+    for name, plan in plans.items():
+        times = []
+        for n, (date_from, date_to) in enumerate(plan):
+            t0 = time.perf_counter()
+            retriever.search(asked[n % len(asked)], k=10, date_from=date_from, date_to=date_to)
+            times.append(time.perf_counter() - t0)
+        result[name] = [float(np.percentile(times, 50) * 1000), float(np.percentile(times, 95) * 1000)]
+    result["rss_after_mb"] = rss_mb()
+    vectors = [encoder.encode([q])[0] for q in queries]
+    result["semantic_share"] = float(np.mean([len(index.search(v, min_similarity=retriever.min_similarity, k=1)[0]) > 0
+                                              for v in vectors]))
+    for name in ("year", "month"):
+        recalls = []
+        for n, (date_from, date_to) in enumerate(plans[name][:100]):
+            v = vectors[n % len(vectors)]
+            allowed = retriever.dates.allowed(date_from, date_to)
+            got, _ = index.search(v, min_similarity=retriever.min_similarity, rows=allowed, k=10)
+            rows = np.flatnonzero(allowed)
+            scores = np.asarray(index.vectors[rows]) @ v
+            keep = scores > retriever.min_similarity
+            exact = rows[keep][np.argsort(-scores[keep], kind="stable")[:10]]
+            if len(exact):
+                recalls.append(len(set(got.tolist()) & set(exact.tolist())) / len(exact))
+        result[f"recall_{name}"] = float(np.mean(recalls)) if recalls else float("nan")
+    print(json.dumps(result), flush=True)
+
+
+def run_child(args: list[str]) -> tuple[float, dict]:
+    """Start a measuring process; seconds from its start to its first answer, and its measurements."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
+    first, last = None, None
+    for line in child.stdout:
+        if line.strip() == "answered" and first is None:
+            first = time.perf_counter() - start
+        last = line
+    if child.wait() != 0:
+        raise SystemExit(f"measuring process failed ({child.returncode})")
+    return first or float("nan"), json.loads(last)
+
+
+def floor() -> None:
+    """Run in a fresh process: the model alone (load and one encode), the floor under load time and RSS."""
+    from rag.index.encoder import Encoder
+    from rag.settings import Settings
+
+    Encoder(Settings.from_env().model).encode(["warm"])
+    print("answered", flush=True)
+    print(json.dumps({"rss_load_mb": rss_mb()}), flush=True)
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--index-type", help="FAISS factory string (default: chosen by size, as the rebuild)")
+    parser.add_argument("--questions", type=int, default=1000, help="questions per size (default 1000)")
+    parser.add_argument("--keep", type=Path, help="write the index folders here and keep them")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        measure(args.measure, args.questions)
+        return 0
+    if args.floor:
+        floor()
+        return 0
+
+    import numpy as np
+
+    from rag.index.encoder import Encoder
+    from rag.settings import Settings
+
+    encoder = Encoder(Settings.from_env().model)
+    real = real_material(encoder)
+    nearest = neighbour_cosines(real["doc_vectors"])
+    target = float(np.median(nearest))
+    sigma = noise_scale(target, real["bases"].shape[1])
+    rng = np.random.default_rng(0)
+    pair = noisy(np.repeat(real["bases"][:50], 2, axis=0), sigma, rng)
+    siblings = np.sum(pair[0::2] * pair[1::2], axis=1)
+    asked = questions()
+    qv = encoder.encode([q for q in asked])
+    bundled_share = float(np.mean((qv @ real["doc_vectors"].T).max(axis=1) > Settings.from_env().min_similarity))
+    print(f"real documents' nearest-neighbour cosine: median {target:.3f} (p10 {np.percentile(nearest, 10):.3f}, "
+          f"p90 {np.percentile(nearest, 90):.3f}); noise sigma {sigma:.4f} per coordinate gives siblings a "
+          f"cosine of median {np.median(siblings):.3f}")
+    print(f"{len(asked)} questions without a period; bundled corpus: {bundled_share:.0%} have a semantic match")
+    floor_load, floor_result = run_child(["--floor"])
+    print(f"floor (model alone, process start to one encode): {floor_load:.1f} s, RSS "
+          f"{floor_result['rss_load_mb']:.0f} MB", flush=True)
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="rag-scale-"))
+    rows = []
+    try:
+        for size in args.sizes:
+            folder = work / f"index-{size}"
+            built = build(size, real, sigma, folder, args.index_type, encoder.name)
+            print(f"{size:,}: generated in {built['generate_s']:.0f} s, built ({built['index_type']}) and saved "
+                  f"in {built['build_s']:.1f} s", flush=True)
+            load, result = run_child(["--measure", str(folder), "--questions", str(args.questions)])
+            rows.append((size, built, load, result))
+            print(f"{size:,}: {json.dumps(result)} load {load:.1f} s", flush=True)
+            if args.keep is None:
+                shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(f"{args.questions} questions per size ({args.questions // 3} each: no filter, a 1-year and a 1-month "
+          f"date filter); encode p50 is the floor under query latency; targets are the issue's at 1M")
+    header = ["documents", "index", "build", "load", "RSS load", "RSS 1k q", "encode p50", "no filter p50/p95",
+              "1 year p50/p95", "1 month p50/p95", "recall@10 year/month", "semantic match"]
+    print(" | ".join(header))
+    print(" | ".join(["floor", "", "", f"{floor_load:.1f} s", f"{floor_result['rss_load_mb'] / 1024:.2f} GB",
+                      "", "", "", "", "", "", f"{bundled_share:.0%} (bundled)"]))
+    for size, built, load, r in rows:
+        print(" | ".join([f"{size:,}", built["index_type"], f"{built['build_s']:.0f} s", f"{load:.1f} s",
+                          f"{r['rss_load_mb'] / 1024:.2f} GB", f"{r['rss_after_mb'] / 1024:.2f} GB",
+                          f"{r['encode_ms']:.0f} ms", "{:.0f} / {:.0f} ms".format(*r["none"]),
+                          "{:.0f} / {:.0f} ms".format(*r["year"]), "{:.0f} / {:.0f} ms".format(*r["month"]),
+                          f"{r['recall_year']:.2f} / {r['recall_month']:.2f}", f"{r['semantic_share']:.0%}"]))
+    print(" | ".join(["target (1M)", "", "", f"≤ {TARGETS['load_s']:.0f} s", f"≤ {TARGETS['rss_gb']:.0f} GB", "", "",
+                      *[f"≤ {TARGETS['p50_ms']:.0f} / {TARGETS['p95_ms']:.0f} ms"] * 3, f"≥ {TARGETS['recall']}",
+                      ""]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
