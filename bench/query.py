@@ -20,16 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.served_app import Row, ensure_index, ms, parser, percentile, print_table, questions, timed  # noqa: E402
+from bench.served_app import Row, ensure_index, ms, percentile, print_table, question_passes, timed  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    args_parser = parser(__doc__)
-    args_parser.add_argument("--repeats", type=int, help="passes over the questions (default 3; 1 with --quick)")
-    args = args_parser.parse_args(argv)
-    repeats = args.repeats or (1 if args.quick else 3)
-    asked = questions(10 if args.quick else None)
-    sys.stdout.reconfigure(line_buffering=True)
+    args, asked, repeats = question_passes(__doc__, argv)
 
     from rag import Retriever
 

@@ -22,10 +22,9 @@ from bench.served_app import (  # noqa: E402
     ensure_index,
     gradio_client,
     ms,
-    parser,
     percentile,
     print_table,
-    questions,
+    question_passes,
     rest_url,
     served_app,
     timed,
@@ -33,12 +32,7 @@ from bench.served_app import (  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    args_parser = parser(__doc__)
-    args_parser.add_argument("--repeats", type=int, help="passes over the questions (default 3; 1 with --quick)")
-    args = args_parser.parse_args(argv)
-    repeats = args.repeats or (1 if args.quick else 3)
-    asked = questions(10 if args.quick else None)
-    sys.stdout.reconfigure(line_buffering=True)
+    args, asked, repeats = question_passes(__doc__, argv)
 
     import httpx
 

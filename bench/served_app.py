@@ -36,6 +36,16 @@ def questions(limit: int | None = None) -> list[str]:
     return asked[:limit] if limit else asked
 
 
+def question_passes(doc: str, argv: list[str] | None) -> tuple[argparse.Namespace, list[str], int]:
+    """The flags of a benchmark that asks the eval questions several times (--repeats besides --quick and
+    --index): the parsed flags, the questions (10 with --quick) and the number of passes (1 with --quick)."""
+    flags = parser(doc)
+    flags.add_argument("--repeats", type=int, help="passes over the questions (default 3; 1 with --quick)")
+    args = flags.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # figures appear as they are measured
+    return args, questions(10 if args.quick else None), args.repeats or (1 if args.quick else 3)
+
+
 def timed(fns: dict, items: list, repeats: int) -> dict[str, list[float]]:
     """Seconds per call of each fn(item), by name: every item `repeats` times, the functions interleaved item by
     item so that a busy moment on a shared machine hits them alike; one warm call each on the first 3 items."""

@@ -14,7 +14,10 @@ No `from __future__ import annotations` here: FastAPI reads the route signatures
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Query
 
 from rag.errors import QueryError, RagError
 
@@ -50,6 +53,33 @@ def _k_from_query(value: str | None) -> int | str:
     return int(value) if _WHOLE.fullmatch(value) else value
 
 
+@dataclass
+class SearchQuery:
+    """The search parameters of a GET request, shared by `/api/search` and `/api/answer` (FastAPI reads
+    them from the query string and lists them on `/docs`)."""
+
+    q: Annotated[str, Query(description=_PARAMETERS["q"])] = ""
+    k: Annotated[str | None, Query(description=_PARAMETERS["k"])] = None
+    date_from: Annotated[str | None, Query(description=_PARAMETERS["date_from"])] = None
+    date_to: Annotated[str | None, Query(description=_PARAMETERS["date_to"])] = None
+    sort: Annotated[str, Query(description=_PARAMETERS["sort"])] = "relevance"
+    mode: Annotated[str, Query(description=_PARAMETERS["mode"])] = "hybrid"
+    collection: Annotated[list[str] | None, Query(description=_PARAMETERS["collections"])] = None
+
+    def options(self) -> tuple:
+        """k, date_from, date_to, sort, mode, collections: in the order search_record and answer_record take."""
+        return _k_from_query(self.k), self.date_from, self.date_to, self.sort, self.mode, self.collection
+
+
+def _body_options(body: dict[str, Any], allowed: dict[str, str]) -> tuple:
+    """k, date_from, date_to, sort, mode, collections from a JSON body; an unknown key is a QueryError."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise QueryError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(allowed)}")
+    return (body.get("k", DEFAULT_K), body.get("date_from"), body.get("date_to"), body.get("sort"), body.get("mode"),
+            body.get("collections"))
+
+
 def search_record(searcher: "Searcher", q: Any, k: Any = DEFAULT_K, date_from: Any = None, date_to: Any = None,
                   sort: Any = "relevance", mode: Any = "hybrid", collections: Any = None) -> dict:
     """One search as the JSON the API returns; raises RagError (→ 400) for a bad parameter."""
@@ -81,7 +111,7 @@ def answer_record(searcher: "Searcher", q: Any, topic: Any = None, k: Any = DEFA
 
 def create_api(searcher: "Searcher") -> "FastAPI":
     """A FastAPI app with `/api/search` (GET and POST); its docs page at `/docs` lists the routes."""
-    from fastapi import Body, FastAPI, Query, Request
+    from fastapi import Body, Depends, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
@@ -106,49 +136,26 @@ def create_api(searcher: "Searcher") -> "FastAPI":
                             status_code=500)
 
     @api.get("/api/search", tags=["search"], summary="Search the archive")
-    def search_get(q: Annotated[str, Query(description=_PARAMETERS["q"])] = "",
-                   k: Annotated[str | None, Query(description=_PARAMETERS["k"])] = None,
-                   date_from: Annotated[str | None, Query(description=_PARAMETERS["date_from"])] = None,
-                   date_to: Annotated[str | None, Query(description=_PARAMETERS["date_to"])] = None,
-                   sort: Annotated[str, Query(description=_PARAMETERS["sort"])] = "relevance",
-                   mode: Annotated[str, Query(description=_PARAMETERS["mode"])] = "hybrid",
-                   collection: Annotated[list[str] | None, Query(description=_PARAMETERS["collections"])] = None,
-                   ) -> dict:
+    def search_get(query: Annotated[SearchQuery, Depends()]) -> dict:
         """The documents that answer `q`, with the understood date range and notes."""
-        return search_record(searcher, q, _k_from_query(k), date_from, date_to, sort, mode, collection)
+        return search_record(searcher, query.q, *query.options())
 
     @api.post("/api/search", tags=["search"], summary="Search the archive (JSON body)")
     def search_post(body: Annotated[dict[str, Any], Body(examples=[{"q": "Romania mediation", "k": 5}])]) -> dict:
         """The same as GET, with the parameters as a JSON object."""
-        unknown = sorted(set(body) - set(_PARAMETERS))
-        if unknown:
-            raise QueryError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(_PARAMETERS)}")
-        return search_record(searcher, body.get("q"), body.get("k", DEFAULT_K), body.get("date_from"),
-                             body.get("date_to"), body.get("sort"), body.get("mode"), body.get("collections"))
+        return search_record(searcher, body.get("q"), *_body_options(body, _PARAMETERS))
 
     @api.get("/api/answer", tags=["answer"], summary="Answer a question: synthesis and cited documents")
-    def answer_get(q: Annotated[str, Query(description=_ANSWER_PARAMETERS["q"])] = "",
-                   topic: Annotated[str | None, Query(description=_ANSWER_PARAMETERS["topic"])] = None,
-                   k: Annotated[str | None, Query(description=_PARAMETERS["k"])] = None,
-                   date_from: Annotated[str | None, Query(description=_PARAMETERS["date_from"])] = None,
-                   date_to: Annotated[str | None, Query(description=_PARAMETERS["date_to"])] = None,
-                   sort: Annotated[str, Query(description=_PARAMETERS["sort"])] = "relevance",
-                   mode: Annotated[str, Query(description=_PARAMETERS["mode"])] = "hybrid",
-                   collection: Annotated[list[str] | None, Query(description=_PARAMETERS["collections"])] = None,
-                   ) -> dict:
+    def answer_get(query: Annotated[SearchQuery, Depends()],
+                   topic: Annotated[str | None, Query(description=_ANSWER_PARAMETERS["topic"])] = None) -> dict:
         """The chat's answer to `q` as data: what was searched and understood, `answered`, the quoted
         sentences with their citation numbers, and the cited documents."""
-        return answer_record(searcher, q, topic, _k_from_query(k), date_from, date_to, sort, mode, collection)
+        return answer_record(searcher, query.q, topic, *query.options())
 
     @api.post("/api/answer", tags=["answer"], summary="Answer a question (JSON body)")
     def answer_post(body: Annotated[dict[str, Any], Body(examples=[{"q": "what about 1964?",
                                                                     "topic": "Romania mediation"}])]) -> dict:
         """The same as GET, with the parameters as a JSON object."""
-        unknown = sorted(set(body) - set(_ANSWER_PARAMETERS))
-        if unknown:
-            raise QueryError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(_ANSWER_PARAMETERS)}")
-        return answer_record(searcher, body.get("q"), body.get("topic"), body.get("k", DEFAULT_K),
-                             body.get("date_from"), body.get("date_to"), body.get("sort"), body.get("mode"),
-                             body.get("collections"))
+        return answer_record(searcher, body.get("q"), body.get("topic"), *_body_options(body, _ANSWER_PARAMETERS))
 
     return api

@@ -20,6 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_PAGE = ROOT / "corpus" / "000_e07505288b6fd7bd.txt"
 
 
+def yearly_documents(n: int):
+    """`n` small documents dated 1960, 1961, ... in one collection; every third has no summary."""
+    from rag.documents.document import Document
+
+    return [Document.create(date=f"{1960 + i}", date_text=f"{1960 + i}", title=f"Title {i}",
+                            collection="C", summary=f"Summary {i}" if i % 3 else None) for i in range(n)]
+
+
 @pytest.fixture(scope="session")
 def seed_page() -> Path:
     """The listing page saved from the archive, bundled in corpus/."""

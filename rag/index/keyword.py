@@ -81,7 +81,7 @@ class KeywordIndex:
 
     def save(self, folder: Path) -> None:
         """Write the BM25 files into `folder` (created), each fsynced: part of a crash-safe index save."""
-        from rag.index.versions import fsync_dir
+        from rag.index.versions import fsync_path
 
         folder = Path(folder)
         self._bm25.save(folder, show_progress=False)
@@ -91,7 +91,7 @@ class KeywordIndex:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        fsync_dir(folder)
+        fsync_path(folder)
 
     @staticmethod
     def tokenize(texts: list[str]) -> list[list[str]]:

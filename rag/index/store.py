@@ -55,7 +55,7 @@ from rag.index.manifest import (
     rebuild_command,
     staleness,
 )
-from rag.index.versions import fsync_dir, publish
+from rag.index.versions import fsync_path, publish
 
 if TYPE_CHECKING:
     import numpy as np
@@ -411,7 +411,7 @@ class Index:
                 os.fsync(fh.fileno())
 
         names, codes = DocumentTable.write(folder / DOCUMENTS_DB, self.documents)
-        _fsync(folder / DOCUMENTS_DB)
+        fsync_path(folder / DOCUMENTS_DB)
         write(DATE_SPANS, lambda fh: np.save(fh, self.date_spans(), allow_pickle=False))
         write(COLLECTIONS, lambda fh: np.save(fh, codes, allow_pickle=False))
         write(VECTORS, lambda fh: np.save(fh, np.ascontiguousarray(self.vectors, dtype=np.float32),
@@ -424,7 +424,7 @@ class Index:
                                                        allow_pickle=False))
         if self.keyword is not None:
             self.keyword.save(folder / BM25)
-            fsync_dir(folder)
+            fsync_path(folder)
         write(MANIFEST, lambda fh: fh.write(
             json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode()))
 
@@ -469,12 +469,6 @@ def _inconsistency(manifest: Manifest, documents: Sequence[Document], vectors: n
     return None
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _table_inconsistency(count: int, spans: np.ndarray | None, codes: tuple | None) -> str | None:

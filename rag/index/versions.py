@@ -45,7 +45,7 @@ def publish(path: Path, write: Callable[[Path], None], *, before_swap: Callable[
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     write(tmp)
-    fsync_dir(tmp)
+    fsync_path(tmp)
     if before_swap is not None:
         before_swap()
     old = _current_version(path)
@@ -84,8 +84,9 @@ def clean_leftovers(path: Path) -> list[Path]:
     return removed
 
 
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush a file or a folder's entries to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -133,4 +134,4 @@ def _swap_link(path: Path, version: Path) -> None:
     link.unlink(missing_ok=True)
     os.symlink(version.name, link)
     os.replace(link, path)
-    fsync_dir(path.parent)
+    fsync_path(path.parent)

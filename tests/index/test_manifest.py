@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import yearly_documents
 
 from rag.documents.document import Document
 from rag.errors import IndexUnavailable
@@ -27,15 +28,11 @@ from rag.index.store import Index
 MODEL = "fake-model"  # not a folder: its fingerprint is a hash of the name, no weights needed
 
 
-def _docs(n: int) -> list[Document]:
-    return [Document.create(date=f"{1960 + i}", date_text=f"{1960 + i}", title=f"Title {i}",
-                            collection="C", summary=f"Summary {i}" if i % 3 else None) for i in range(n)]
-
-
 def _index(n: int) -> Index:
     vectors = np.random.default_rng(0).normal(size=(n, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return Index.build(_docs(n), vectors, Manifest(model=MODEL, model_fingerprint=Encoder(MODEL).fingerprint))
+    manifest = Manifest(model=MODEL, model_fingerprint=Encoder(MODEL).fingerprint)
+    return Index.build(yearly_documents(n), vectors, manifest)
 
 
 def _saved(tmp_path: Path, n: int) -> Index:
@@ -73,7 +70,7 @@ def test_rebuild_command_quotes_paths_so_it_can_be_pasted(tmp_path):
 
 
 def test_corpus_fingerprint_ignores_order_and_sees_edits():
-    docs = _docs(5)
+    docs = yearly_documents(5)
     assert corpus_fingerprint(docs) == corpus_fingerprint(list(reversed(docs)))
     edited = [docs[0].__class__(**{**docs[0].to_record(), "summary": "Corrected."}), *docs[1:]]
     assert corpus_fingerprint(edited) != corpus_fingerprint(docs)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import yearly_documents
 
 from rag.documents.document import Document
 from rag.documents.sentences import SPLITTER, sentences
@@ -36,11 +37,6 @@ from rag.settings import Settings
 MODEL = "fake-model"  # not a folder: its fingerprint is a hash of the name, no weights needed
 
 
-def _docs(n: int) -> list[Document]:
-    return [Document.create(date=f"{1960 + i}", date_text=f"{1960 + i}", title=f"Title {i}",
-                            collection="C", summary=f"Summary {i}" if i % 3 else None) for i in range(n)]
-
-
 def _unit(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
     vectors = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -48,7 +44,7 @@ def _unit(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
 
 def _index(n: int = 6, index_type: str | None = None) -> Index:
     manifest = Manifest(model=MODEL, model_fingerprint=Encoder(MODEL).fingerprint)
-    return Index.build(_docs(n), _unit(n), manifest, index_type=index_type)
+    return Index.build(yearly_documents(n), _unit(n), manifest, index_type=index_type)
 
 
 def _full_index(n: int = 6) -> Index:
@@ -218,7 +214,7 @@ def test_date_restricted_search_on_hnsw_finds_every_allowed_row(tmp_path):
 
 def test_hnsw_with_a_large_restriction_uses_the_selector():
     # Above EXACT_SCAN_ROWS the restriction goes to FAISS; its results are still inside the allowed rows.
-    index = Index.build(_docs(60), _unit(60), index_type="HNSW32")
+    index = Index.build(yearly_documents(60), _unit(60), index_type="HNSW32")
     assert not ann.is_exact(index.ann) and EXACT_SCAN_ROWS >= 60
     rows = np.arange(0, 60, 2)
     found, _ = ann.range_search(index.ann, index.vectors[0], -1.0, rows)
