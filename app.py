@@ -275,8 +275,10 @@ def quiet_terminal(verbose: bool) -> None:
     deprecations inside Gradio's plots); with `verbose`, INFO logs and those warnings too."""
     import warnings
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    for handler in logging.getLogger().handlers:  # bm25s sets its own logger to DEBUG when imported
+        handler.setLevel(level)
     if not verbose:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)

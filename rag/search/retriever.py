@@ -326,9 +326,13 @@ def current_staleness(index: Index, corpus_dir: Path | None, settings: Settings)
 
 
 def rebuild_index(settings: Settings) -> None:
-    """Bring the index at settings.index_dir up to date with settings.corpus_dir, in this process
-    (progress bar only on a terminal). Raises RebuildError, CorpusError or ModelError when it cannot."""
+    """Bring the index at settings.index_dir up to date with settings.corpus_dir, in this process (progress
+    bar only on a terminal), and log the rebuild's one-line summary as the rebuild script prints it. Raises
+    RebuildError, CorpusError or ModelError when it cannot."""
     from rag.index.build import rebuild
 
-    rebuild(settings, progress=sys.stderr.isatty())
+    report = rebuild(settings, progress=sys.stderr.isatty())
+    if report.notice:
+        log.warning("%s", report.notice)
+    log.warning("%s", report.line(settings.index_dir))
 
