@@ -36,6 +36,7 @@ class Hit:
     highlight: str | None = None
     semantic_score: float | None = None  # cosine similarity, when the dense search found it
     keyword_score: float | None = None  # BM25 score, when the keyword search found it
+    row: int | None = field(default=None, compare=False)  # the index row, so later steps need no id lookup
 
     def to_record(self) -> dict:
         """Flat JSON shape shared by the CLI's --json, the Python API and the HTTP API."""

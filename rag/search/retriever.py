@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, replace
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -222,11 +221,7 @@ class Retriever:
             return [[] for _ in results]
         vector = self.encoder.encode([results.query])[0] if self.index.sentences is not None else None
         terms = set(self.keyword.terms(results.query))
-        return [self.highlighter.scored(self._row_of[hit.doc.id], terms, vector) for hit in results]
-
-    @cached_property
-    def _row_of(self) -> dict[str, int]:
-        return {doc.id: row for row, doc in enumerate(self.index.documents)}
+        return [self.highlighter.scored(hit.row, terms, vector) for hit in results]
 
     def _semantic(self, vector: np.ndarray, allowed: np.ndarray | None) -> _Ranking:
         """Rows whose cosine to the question exceeds MIN_SIMILARITY, best first, within the allowed rows."""
@@ -249,7 +244,7 @@ class Retriever:
         raw = {signal: scores[row] for signal, scores in by_signal.items() if row in scores}
         return Hit(doc=doc, score=score, rank=rank, matched=tuple(raw), citation=cite(doc),
                    highlight=self.highlighter.best(row, terms, query_vector),
-                   semantic_score=raw.get(Signal.SEMANTIC), keyword_score=raw.get(Signal.KEYWORD))
+                   semantic_score=raw.get(Signal.SEMANTIC), keyword_score=raw.get(Signal.KEYWORD), row=row)
 
     def _listing(self, asked: Question, k: int, date_from, date_to, phrase, allowed, notes) -> Results:
         """A question that is only a date ("November 1963"): the documents of that period, oldest first."""
@@ -260,9 +255,10 @@ class Retriever:
         # By first day, the wider span (less precise date) first, as `sort_key`: 1964, 1964-01, 1964-01-01.
         rows = found[np.lexsort((found, -spans[found, 1], spans[found, 0]))].tolist()
         notes.append("the question names only a period: listing its documents in date order")
-        hits = tuple(Hit(doc=self.index.documents[r], score=0.0, rank=rank, matched=(),
-                         citation=cite(self.index.documents[r]), highlight=self.highlighter.first(r))
-                     for rank, r in enumerate(rows[:k], start=1))
+        docs = [(r, self.index.documents[r]) for r in rows[:k]]  # one read per shown document
+        hits = tuple(Hit(doc=doc, score=0.0, rank=rank, matched=(), citation=cite(doc),
+                         highlight=self.highlighter.first(r), row=r)
+                     for rank, (r, doc) in enumerate(docs, start=1))
         return Results(hits, asked.text, "", date_from, date_to, phrase, len(rows), tuple(notes))
 
 
