@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -23,7 +23,9 @@ MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"  # an index's documents before documents.sqlite (still read)
 DOCUMENTS_DB = "documents.sqlite"
 METRIC = "inner_product"  # on unit vectors, i.e. cosine similarity
-FORMAT = 2  # manifest layout version; 2 adds sentence vectors and the saved BM25 index (1 still loads)
+#: manifest layout version; 2 added sentence vectors and the saved BM25 index, 3 moved each document's content
+#: hash into documents.sqlite (about 80 MB of JSON parsed at every start at a million documents); 1 and 2 load
+FORMAT = 3
 EMBEDDED_TEXT = "title + '. ' + summary (title alone when there is no summary)"
 _SHOWN = 5  # documents named per kind of change in staleness reasons
 
@@ -49,8 +51,9 @@ class EncoderRecord:
 
 @dataclass(frozen=True)
 class Manifest:
-    """An index's provenance and structure. `documents` maps each id to its content hash, in row order;
-    `corpus_folder` is the resolved folder the index was built from (None for an index built in memory)."""
+    """An index's provenance and structure. `corpus_folder` is the resolved folder the index was built from
+    (None for an index built in memory). The documents' content hashes are not in it (`document_hashes` reads
+    them from the index folder) except in manifests written before format 3, which listed them (`listed`)."""
 
     model: str | None = None
     model_fingerprint: str | None = None
@@ -59,7 +62,7 @@ class Manifest:
     encoder: EncoderRecord | None = None  # None: built before encoders were recorded (sentence-transformers)
     index_type: str = DEFAULT_INDEX_TYPE
     corpus_fingerprint: str = ""
-    documents: dict[str, str] = field(default_factory=dict)
+    count: int = 0  # documents
     corpus_folder: Path | None = None
     corpus_files: tuple[str, ...] = ()
     embedded_text: str = EMBEDDED_TEXT
@@ -72,47 +75,80 @@ class Manifest:
     format: int = FORMAT
     metric: str = METRIC
     normalized: str = "L2"
-
-    @property
-    def count(self) -> int:
-        return len(self.documents)
+    #: id -> content hash in row order, as a manifest before format 3 listed them; None since (in the folder)
+    listed: dict[str, str] | None = field(default=None, compare=False, repr=False)
+    #: the index folder it was read from, whose documents.sqlite holds the hashes; None when built in memory
+    folder: Path | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
-        """The manifest.json object (the corpus as {"folder", "files"}, plus the document count)."""
+        """The manifest.json object (the corpus as {"folder", "files"}; an old manifest's hash list as
+        "documents")."""
         record = asdict(self)
         folder, files = record.pop("corpus_folder"), record.pop("corpus_files")
         record["corpus"] = {"folder": None if folder is None else str(folder), "files": list(files)}
-        record["count"] = self.count
+        del record["folder"]
+        if record.pop("listed") is not None:
+            record["documents"] = dict(self.listed)
         return record
 
     @classmethod
-    def from_json(cls, record: Mapping) -> Manifest:
-        """Read a manifest.json object; unknown keys are ignored, missing ones take their defaults.
-        Raises ValueError when the document list is missing or malformed."""
-        documents = record.get("documents")
-        if not isinstance(documents, dict):
-            raise ValueError(f"{MANIFEST} lacks the document list")
-        known = {f.name for f in fields(cls)} - {"corpus_folder", "corpus_files"}
+    def from_json(cls, record: Mapping, folder: Path | None = None) -> Manifest:
+        """Read a manifest.json object (of the index in `folder`, when read from one); unknown keys are ignored,
+        missing ones take their defaults. Raises ValueError when it gives neither a document count nor (before
+        format 3) the document list."""
+        listed = record.get("documents")
+        if listed is not None and not isinstance(listed, dict):
+            raise ValueError(f"{MANIFEST} lists its documents wrongly")
+        if listed is None and (not isinstance(record.get("count"), int) or isinstance(record.get("count"), bool)):
+            raise ValueError(f"{MANIFEST} lacks the document count")
+        known = {f.name for f in fields(cls)} - {"corpus_folder", "corpus_files", "listed", "folder"}
         values = {key: record[key] for key in known if record.get(key) is not None}
+        if listed is not None:
+            values.update(listed=listed, count=len(listed))
         if isinstance(values.get("encoder"), Mapping):
             values["encoder"] = EncoderRecord.from_json(values["encoder"])
         else:
             values.pop("encoder", None)
         corpus = record.get("corpus") or {}
-        folder = corpus.get("folder") if isinstance(corpus, dict) else None
-        return cls(**values, corpus_folder=Path(folder) if folder else None,
-                   corpus_files=tuple(corpus.get("files") or ()) if isinstance(corpus, dict) else ())
+        built_from = corpus.get("folder") if isinstance(corpus, dict) else None
+        return cls(**values, corpus_folder=Path(built_from) if built_from else None,
+                   corpus_files=tuple(corpus.get("files") or ()) if isinstance(corpus, dict) else (),
+                   folder=None if folder is None else Path(folder))
 
 
 def read_manifest(path: Path) -> Manifest | None:
-    """The manifest of the index at `path` (plain JSON, no heavy imports), None when there is no index."""
-    file = Path(path) / MANIFEST
+    """The manifest of the index at `path` (plain JSON, no heavy imports), None when there is no index. It
+    remembers the version folder `path` pointed to, where `document_hashes` reads the hashes."""
+    folder = Path(path).resolve()
+    file = folder / MANIFEST
     if not file.is_file():
         return None
     try:
-        return Manifest.from_json(json.loads(file.read_text(encoding="utf-8")))
+        return Manifest.from_json(json.loads(file.read_text(encoding="utf-8")), folder)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise IndexUnavailable(f"index at {path} is unreadable ({MANIFEST}: {exc})") from None
+
+
+def document_hashes(manifest: Manifest) -> dict[str, str]:
+    """Each document's content hash by id, in row order: the list of a manifest before format 3, else read
+    from its folder's documents.sqlite (a million rows take about a second, so only a rebuild or a staleness
+    check whose corpus fingerprint differs reads them); empty for a manifest built in memory.
+    Raises IndexUnavailable when the table cannot be read."""
+    import sqlite3
+
+    if manifest.listed is not None:
+        return dict(manifest.listed)
+    if manifest.folder is None:
+        return {}
+    try:
+        connection = sqlite3.connect(f"file:{manifest.folder / DOCUMENTS_DB}?mode=ro", uri=True)
+        try:
+            return dict(connection.execute("SELECT id, hash FROM documents ORDER BY row"))
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise IndexUnavailable(f"index at {manifest.folder} is unreadable ({DOCUMENTS_DB}: {exc}); rebuild it with "
+                               f"`{rebuild_command(manifest.folder, full=True)}`") from None
 
 
 def rebuild_command(index_dir: Path, corpus_dir: Path | None = None, model: str | None = None, *,
@@ -153,9 +189,11 @@ class Changes:
         return bool(self.added or self.changed or self.removed)
 
 
-def changes(manifest: Manifest | None, documents: Sequence[Document]) -> Changes:
-    """Compare the corpus with the document hashes an index's manifest records (None: no index yet)."""
-    held = manifest.documents if manifest is not None else {}
+def changes(manifest: Manifest | None, documents: Sequence[Document], held: Mapping[str, str] | None = None) -> Changes:
+    """Compare the corpus with the document hashes an index holds: `held` (id -> hash) when given, else
+    those of `manifest` (`document_hashes`; None: no index yet)."""
+    if held is None:
+        held = document_hashes(manifest) if manifest is not None else {}
     result = Changes()
     for doc in documents:
         if doc.id not in held:
@@ -205,10 +243,13 @@ def _bm25_words(bm25: Mapping) -> str:
 
 
 def staleness(manifest: Manifest, documents: Sequence[Document], model: str, *, index_type: str | None = None,
-              titles: dict[str, str] | None = None, bm25: Mapping | None = None) -> list[str]:
+              titles: Mapping[str, str] | Callable[[list[str]], Mapping[str, str]] | None = None,
+              bm25: Mapping | None = None, held: Mapping[str, str] | None = None) -> list[str]:
     """Why an index (by its manifest) does not match the corpus documents, model and index type; empty
-    when fresh. `titles` (id -> label) lets removed documents be named, not just counted. With `bm25`
-    (the BM25 parameters asked for), lacking or outdated sentence vectors or BM25 index are stale too."""
+    when fresh. `titles` (id -> label, or a function giving the labels of the removed ids) lets removed
+    documents be named, not just counted. With `bm25` (the BM25 parameters asked for), lacking or outdated
+    sentence vectors or BM25 index are stale too. `held` as for `changes`; the hashes are read only when the
+    corpus fingerprint differs."""
     reasons = model_staleness(manifest, model)
     if bm25 is not None:
         reasons += parts_staleness(manifest, bm25)
@@ -216,8 +257,8 @@ def staleness(manifest: Manifest, documents: Sequence[Document], model: str, *, 
         reasons.append(f"index type changed: built as {manifest.index_type!r}, asked for {index_type!r}")
     if manifest.corpus_fingerprint == corpus_fingerprint(documents):
         return reasons
-    diff = changes(manifest, documents)
-    titles = titles or {}
+    diff = changes(manifest, documents, held)
+    titles = (titles(diff.removed) if diff.removed else {}) if callable(titles) else (titles or {})
     for kind, items in (("new in", [label(d) for d in diff.added]),
                         ("changed in", [label(d) for d in diff.changed]),
                         ("removed from", [titles.get(i, f"id {i}") for i in diff.removed])):

@@ -4,10 +4,11 @@ sentences and a BM25 keyword index, saved as one folder.
 Folder layout (nothing in it is ever unpickled)::
 
     manifest.json          see `rag.index.manifest.Manifest`: model, weights fingerprint, dimension, FAISS index
-                           type, corpus folder and fingerprint, each document's content hash, sentence splitter,
-                           BM25 parameters, versions, time built
-    documents.sqlite       one row per document (its JSON record), in vector row order, read on demand
-                           (`DocumentTable`); an index written before it holds documents.jsonl instead
+                           type, corpus folder and fingerprint, document count, sentence splitter, BM25
+                           parameters, versions, time built
+    documents.sqlite       one row per document (id, content hash, JSON record), in vector row order, read on
+                           demand (`DocumentTable`); an index written before it holds documents.jsonl instead, and
+                           one written before manifest format 3 lists the hashes in manifest.json
     date_spans.npy         int64 (n, 2): the first and last day (ordinals) each document's date may mean
     collections.npy        int32 (n,): each document's collection, as a position in the table `collections`
                            of documents.sqlite
@@ -18,8 +19,9 @@ Folder layout (nothing in it is ever unpickled)::
     bm25/                  the BM25 index (`bm25s` files: score matrix, vocabulary, parameters), see
                            `rag.index.keyword`
 
-Loading parses no per-document JSON (apart from the manifest's hash list): documents are fetched by row for
-the hits shown, and the filters read the two arrays. Vectors, sentence files and bm25/ are memory-mapped.
+Loading parses no per-document JSON: documents are fetched by row for the hits shown, the content hashes only
+by a rebuild or a staleness check that needs them, and the filters read the two arrays. Vectors, index.faiss,
+sentence files and bm25/ are memory-mapped.
 An index written before the sentence files and BM25 existed (manifest format 1) still loads, without them;
 one written before documents.sqlite loads from its documents.jsonl. Saving is crash safe: the folder is
 published as a new version behind a symlink (`rag.index.versions`).
@@ -53,6 +55,7 @@ from rag.index.manifest import (
     corpus_fingerprint,
     label,
     rebuild_command,
+    removed_titles,
     staleness,
 )
 from rag.index.versions import fsync_path, publish
@@ -129,17 +132,20 @@ class DocumentTable(Sequence[Document]):
 
     @staticmethod
     def write(path: Path, documents: Sequence[Document]) -> tuple[list[str], np.ndarray]:
-        """Write the table (and its collection names); return the names and each row's collection code."""
+        """Write the table (each row's id, content hash and record) and the collection names; return the names
+        and each row's collection code."""
         import numpy as np
 
         names = list(dict.fromkeys(d.collection for d in documents))
         code = {name: n for n, name in enumerate(names)}
         connection = sqlite3.connect(path)
         try:
-            connection.execute("CREATE TABLE documents (row INTEGER PRIMARY KEY, id TEXT NOT NULL, record TEXT)")
+            connection.execute("CREATE TABLE documents (row INTEGER PRIMARY KEY, id TEXT NOT NULL, hash TEXT NOT NULL, "
+                               "record TEXT)")
             connection.execute("CREATE TABLE collections (code INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-            connection.executemany("INSERT INTO documents VALUES (?, ?, ?)", (
-                (row, d.id, json.dumps(d.to_record(), ensure_ascii=False)) for row, d in enumerate(documents)))
+            connection.executemany("INSERT INTO documents VALUES (?, ?, ?, ?)", (
+                (row, d.id, d.content_hash, json.dumps(d.to_record(), ensure_ascii=False))
+                for row, d in enumerate(documents)))
             connection.executemany("INSERT INTO collections VALUES (?, ?)", enumerate(names))
             connection.commit()
         finally:
@@ -338,10 +344,20 @@ class Index:
     def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
         """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model (and,
         given `bm25` parameters, lacks up-to-date sentence vectors or BM25 index), in words for a user;
-        empty when it is fresh."""
+        empty when it is fresh. A loaded index reads its documents' hashes, and removed ones' titles, only
+        when the corpus fingerprint differs."""
         documents = corpus if isinstance(corpus, Sequence) else corpus.documents
-        return staleness(self.manifest, documents, model, titles={d.id: label(d) for d in self.documents},
-                         bm25=bm25)
+        held = None
+        if self.manifest.folder is None and self.manifest.listed is None:  # built in memory: its own documents
+            held = {d.id: d.content_hash for d in self.documents}
+        return staleness(self.manifest, documents, model, titles=self._titles, bm25=bm25, held=held)
+
+    def _titles(self, ids: list[str]) -> dict[str, str]:
+        """Labels of the documents with these ids, for naming removed ones."""
+        if self.manifest.folder is not None:
+            return removed_titles(self.manifest.folder, ids)
+        wanted = set(ids)
+        return {d.id: label(d) for d in self.documents if d.id in wanted}
 
     @classmethod
     def load(cls, path: Path) -> Index:
@@ -359,7 +375,7 @@ class Index:
         import numpy as np
 
         try:
-            manifest = Manifest.from_json(json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+            manifest = Manifest.from_json(json.loads((folder / MANIFEST).read_text(encoding="utf-8")), folder)
             spans = codes = None
             if (folder / DOCUMENTS_DB).is_file():
                 documents = DocumentTable(folder / DOCUMENTS_DB)
@@ -399,6 +415,7 @@ class Index:
                                                             self.keyword))
         version = publish(Path(path), self._write_files, before_swap=before_swap)
         self.path = Path(path)
+        self.manifest = replace(self.manifest, folder=Path(version).resolve())  # where its hashes now live
         return version
 
     def _write_files(self, folder: Path) -> None:
@@ -445,8 +462,8 @@ def _structure(documents: Sequence[Document], vectors: np.ndarray, sentences: Se
                keyword: KeywordIndex | None) -> dict:
     """The manifest fields that describe the files rather than how they were made."""
     return {"format": FORMAT, "dimension": int(vectors.shape[1]), "metric": METRIC, "normalized": "L2",
-            "corpus_fingerprint": corpus_fingerprint(documents),
-            "documents": {d.id: d.content_hash for d in documents},
+            "corpus_fingerprint": corpus_fingerprint(documents), "count": len(documents), "listed": None,
+            "folder": None,
             "sentences": None if sentences is None else {
                 "splitter": sentences.splitter, "count": int(len(sentences.vectors)), "dtype": "float32"},
             "bm25": None if keyword is None else dict(keyword.params)}
@@ -460,11 +477,13 @@ def _inconsistency(manifest: Manifest, documents: Sequence[Document], vectors: n
         return "counts differ: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     if vectors.ndim != 2 or vectors.shape[1] != manifest.dimension or ann.dimension(searchable) != manifest.dimension:
         return f"vectors are not of the manifest's dimension {manifest.dimension}"
+    if manifest.listed is None:  # the hashes live beside the documents in documents.sqlite: nothing to agree
+        return None
     if isinstance(documents, DocumentTable):  # ids of the first and last row: reading every row is what it avoids
-        ids = list(manifest.documents)
+        ids = list(manifest.listed)
         if documents.ends() != ((ids[0], ids[-1]) if ids else None):
             return f"{DOCUMENTS_DB} does not list the manifest's documents"
-    elif [d.id for d in documents] != list(manifest.documents):
+    elif [d.id for d in documents] != list(manifest.listed):
         return "documents.jsonl does not list the manifest's documents"
     return None
 

@@ -15,10 +15,13 @@ from rag.documents.document import Document
 from rag.errors import IndexUnavailable
 from rag.index.encoder import Encoder
 from rag.index.manifest import (
+    DOCUMENTS_DB,
+    FORMAT,
     MANIFEST,
     Manifest,
     changes,
     corpus_fingerprint,
+    document_hashes,
     read_manifest,
     rebuild_command,
     staleness,
@@ -50,16 +53,38 @@ def test_manifest_round_trips_through_json_and_records_the_corpus_folder(tmp_pat
 
 
 def test_old_manifests_and_unknown_keys_are_read(tmp_path):
-    record = {"model": MODEL, "documents": {"a": "1"}, "content_hashes": {"a": "1"}, "count": 1}
+    record = {"model": MODEL, "documents": {"a": "1", "b": "2"}, "content_hashes": {"a": "1"}, "format": 2}
     manifest = Manifest.from_json(record)
-    assert manifest.corpus_folder is None and manifest.index_type == "Flat" and manifest.count == 1
+    assert manifest.corpus_folder is None and manifest.index_type == "Flat" and manifest.count == 2
+    assert document_hashes(manifest) == {"a": "1", "b": "2"}
+    assert Manifest.from_json(manifest.to_json()).listed == {"a": "1", "b": "2"}  # an old one stays whole
 
 
-def test_a_manifest_without_documents_is_unreadable(tmp_path):
-    (tmp_path / MANIFEST).write_text(json.dumps({"model": MODEL}))
-    with pytest.raises(IndexUnavailable, match="lacks the document list"):
+def test_the_manifest_holds_no_per_document_hash(tmp_path):
+    index = _index(4)
+    index.save(tmp_path / "idx")
+    record = json.loads((tmp_path / "idx" / MANIFEST).read_text())
+    assert "documents" not in record and record["count"] == 4 and record["format"] == FORMAT == 3
+    manifest = read_manifest(tmp_path / "idx")
+    assert manifest.listed is None and manifest.folder == (tmp_path / "idx").resolve()
+    assert document_hashes(manifest) == {d.id: d.content_hash for d in index.documents}  # from documents.sqlite
+    assert list(document_hashes(manifest)) == [d.id for d in index.documents]  # in row order
+
+
+@pytest.mark.parametrize("record", [{"model": MODEL}, {"model": MODEL, "count": "3"},
+                                    {"model": MODEL, "documents": ["a"]}])
+def test_a_manifest_without_document_count_or_list_is_unreadable(tmp_path, record):
+    (tmp_path / MANIFEST).write_text(json.dumps(record))
+    with pytest.raises(IndexUnavailable, match="document"):
         read_manifest(tmp_path)
     assert read_manifest(tmp_path / "nothing") is None
+
+
+def test_unreadable_hashes_say_how_to_rebuild(tmp_path):
+    _index(3).save(tmp_path / "idx")
+    (tmp_path / "idx" / DOCUMENTS_DB).write_bytes(b"not a database")
+    with pytest.raises(IndexUnavailable, match="--full"):
+        document_hashes(read_manifest(tmp_path / "idx"))
 
 
 def test_rebuild_command_quotes_paths_so_it_can_be_pasted(tmp_path):
@@ -92,6 +117,16 @@ def test_staleness_names_added_changed_and_removed_documents(tmp_path):
         "1 document removed from the corpus: 1964 'Title 4'",
     ]
     assert index.staleness(docs, MODEL) == []
+    assert staleness(read_manifest(tmp_path / "idx"), corpus, MODEL) == reasons[:2] + [
+        "1 document removed from the corpus: id " + docs[4].id]  # titles not given: the id
+    in_memory = _index(5)
+    assert in_memory.staleness(corpus, MODEL) == reasons and in_memory.staleness(docs, MODEL) == []
+
+
+def test_a_fresh_index_reads_no_hash(tmp_path, monkeypatch):
+    index = _saved(tmp_path, 5)
+    (index.manifest.folder / DOCUMENTS_DB).rename(tmp_path / "aside")  # any hash read would now fail
+    assert index.staleness(list(reversed(index.documents[:])), MODEL) == []  # the fingerprint is enough
 
 
 def test_staleness_names_a_model_change(tmp_path):

@@ -16,7 +16,7 @@ from rag.errors import IndexUnavailable
 from rag.index import ann
 from rag.index.encoder import Encoder
 from rag.index.keyword import KeywordIndex, keyword_text, params
-from rag.index.manifest import DOCUMENTS, MANIFEST, Manifest
+from rag.index.manifest import DOCUMENTS, MANIFEST, Manifest, changes, document_hashes, read_manifest
 from rag.index.store import (
     BM25,
     COLLECTIONS,
@@ -78,7 +78,7 @@ def test_save_load_roundtrip_through_a_version_symlink(tmp_path):
     np.testing.assert_array_equal(loaded.vectors, index.vectors)
     assert loaded.manifest == index.manifest
     assert loaded.manifest.count == 6 and loaded.manifest.dimension == 8
-    assert loaded.manifest.documents == {d.id: d.content_hash for d in index.documents}
+    assert document_hashes(loaded.manifest) == {d.id: d.content_hash for d in index.documents}
     assert _best(loaded, index.vectors[2], k=1) == [(2, pytest.approx(1.0, abs=1e-5))]
 
 
@@ -152,17 +152,47 @@ def test_loading_reads_documents_on_demand_and_the_filter_arrays_from_disk(tmp_p
         loaded.documents[6]
 
 
+def _to_format_2(folder: Path, documents: list[Document]) -> None:
+    """Make a saved index look as one written before manifest format 3: the hashes listed in manifest.json,
+    documents.sqlite without them."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    del manifest["count"]
+    manifest.update(format=2, documents={d.id: d.content_hash for d in documents})
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with sqlite3.connect(folder / DOCUMENTS_DB) as connection:
+        connection.execute("ALTER TABLE documents DROP COLUMN hash")
+
+
 def test_an_index_with_documents_jsonl_still_loads(tmp_path):
-    # The format before documents.sqlite: documents.jsonl, no date or collection arrays.
+    # The format before documents.sqlite: documents.jsonl, no date or collection arrays, hashes in the manifest.
     built = _index(6)
     built.save(tmp_path / "idx")
     folder = (tmp_path / "idx").resolve()
+    _to_format_2(folder, built.documents)
     (folder / DOCUMENTS).write_text("".join(json.dumps(d.to_record()) + "\n" for d in built.documents))
     for name in (DOCUMENTS_DB, DATE_SPANS, COLLECTIONS):
         (folder / name).unlink()
     loaded = Index.load(tmp_path / "idx")
     assert loaded.documents == built.documents
     assert loaded.date_spans().tolist() == date_spans(built.documents).tolist()
+    assert loaded.staleness(built.documents[:5], MODEL) == ["1 document removed from the corpus: 1965 'Title 5'"]
+
+
+def test_an_index_whose_manifest_lists_the_hashes_still_loads_and_checks(tmp_path):
+    built = _index(6)
+    built.save(tmp_path / "idx")
+    folder = (tmp_path / "idx").resolve()
+    _to_format_2(folder, built.documents)
+    loaded = Index.load(tmp_path / "idx")
+    assert loaded.manifest.count == 6 and loaded.documents[5] == built.documents[5]
+    assert document_hashes(read_manifest(folder)) == {d.id: d.content_hash for d in built.documents}
+    assert changes(read_manifest(folder), built.documents[1:]).removed == [built.documents[0].id]
+    assert loaded.staleness(built.documents[1:], MODEL) == ["1 document removed from the corpus: 1960 'Title 0'"]
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["documents"] = dict(reversed(manifest["documents"].items()))  # a table that disagrees is caught
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexUnavailable, match="does not list the manifest's documents"):
+        Index.load(folder)
 
 
 def _exact(index: Index, vector: np.ndarray, min_similarity: float, rows: np.ndarray) -> list[int]:
