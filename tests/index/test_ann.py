@@ -88,3 +88,27 @@ def test_unrestricted_hnsw_search_is_ordered_and_thresholded(clustered):
     found, scores = clustered.search(query, min_similarity=0.2, depth=50)
     assert (scores > 0.2).all() and list(scores[:50]) == sorted(scores[:50], reverse=True)
     assert len(set(found[:10].tolist()) & _exact(clustered, query, np.arange(N), 10, 0.2)) >= 9
+
+
+def _mapped(path) -> bool:
+    """Whether this process memory-maps the file at `path`."""
+    with open("/proc/self/maps", encoding="utf-8") as fh:
+        return any(line.rstrip().endswith(str(path)) for line in fh)
+
+
+@pytest.mark.parametrize("index_type", ["Flat", "HNSW32"])
+def test_a_read_index_is_memory_mapped_and_searches_as_the_built_one(clustered, tmp_path, index_type):
+    built = clustered.ann if index_type == "HNSW32" else ann.build(clustered.vectors, "Flat")
+    path = tmp_path / "index.faiss"
+    path.write_bytes(ann.serialize(built))
+    read = ann.read(path)
+    assert _mapped(path)  # its vectors are read from the file, not copied into this process's memory
+    rows = np.flatnonzero(np.random.default_rng(3).random(N) < 0.1)
+    for query in _queries(clustered, 5):
+        for restriction in (None, rows):
+            for search in (ann.nearest, lambda index, q, k, r: ann.range_search(index, q, 0.2, r)):
+                a, b = search(built, query, 10, restriction), search(read, query, 10, restriction)
+                np.testing.assert_array_equal(a[0], b[0])
+                np.testing.assert_array_equal(a[1], b[1])
+    del read
+    assert not _mapped(path)
