@@ -18,7 +18,7 @@ from rag.documents.dates import sort_key
 from rag.documents.names import modern_text, modernise
 from rag.errors import IndexUnavailable, StaleIndex
 from rag.index.keyword import KeywordIndex, keyword_text, params
-from rag.index.store import Index
+from rag.index.store import Index, best_first
 from rag.search.best_sentence import sentence_ranking
 from rag.search.citation import cite
 from rag.search.filters import CollectionFilter, CollectionPreference, DateFilter, checked_collections
@@ -230,12 +230,15 @@ class Retriever:
         return _Ranking(rows, scores)
 
     def _keyword(self, query: str, allowed: np.ndarray | None) -> _Ranking:
-        """Rows sharing at least one (stemmed) word with the question, by BM25, best first."""
+        """Rows sharing at least one (stemmed) word with the question, by BM25: best first to the fusion depth,
+        the rest after them unordered."""
         import numpy as np
 
         scores = self.keyword.scores(query, allowed)
         rows = np.flatnonzero(scores > 0)
-        order = np.argsort(-scores[rows], kind="stable")
+        # Ordered to the fusion depth only: at a million documents a question's words can match 300,000 rows,
+        # whose full sort took about 25 ms.
+        order = best_first(scores[rows], self.settings.fusion_depth, rest=True)
         return _Ranking(rows[order], scores[rows][order])
 
     def _hit(self, row: int, score: float, rank: int, by_signal: dict[Signal, dict[int, float]],

@@ -33,6 +33,25 @@ def test_allowed_rows_mask_the_rest():
     assert scores[0] == 0
 
 
+@pytest.mark.parametrize("method", ["bm25+", "lucene"])
+def test_a_filter_masks_scores_as_bm25s_weight_mask_and_the_floor_did(bundled_corpus, method):
+    # The mask is applied in place after the floor is taken off, not as bm25s's weight mask: same scores.
+    texts = [keyword_text(doc) for doc in bundled_corpus.documents]
+    index = KeywordIndex.build(texts, Settings(bm25_method=method))
+    allowed = np.arange(len(texts)) % 3 != 0
+    for question in ("Zhou Enlai test ban", "Romanian negotiations with China", "radio propaganda"):
+        terms = index.terms(question)
+        for mask in (None, allowed):
+            weights = None if mask is None else mask.astype(np.float32)
+            expected = np.asarray(index._bm25.get_scores(terms, weight_mask=weights), dtype=np.float32)
+            if method == "bm25+":
+                floor = float(index._bm25.nonoccurrence_array[[index._bm25.vocab_dict[t] for t in terms]].sum())
+                expected = np.where(expected > floor * (1 + 1e-6), expected - floor, 0.0).astype(np.float32)
+            got = index.scores(question, mask)
+            assert got.dtype == np.float32 and got.any()
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_the_collection_name_is_searchable():
     doc = Document.create(date="1963", date_text="1963", title="Report", collection="Cuban Missile Crisis",
                           summary="Text.")

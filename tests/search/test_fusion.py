@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag.search.fusion import fuse
@@ -70,3 +71,12 @@ def test_fusion_works_on_the_candidate_rows_only():
     fused = fuse({"semantic": [10**12, 5], "keyword": [5, 7 * 10**11]}, {"semantic": 1.0, "keyword": 1.0},
                  rrf_k=2, k=3, depth=10)
     assert fused.rows.tolist() == [5, 10**12, 7 * 10**11] and fused.total == 3
+
+
+def test_total_counts_distinct_rows_whether_dense_or_sparse():
+    rng = np.random.default_rng(0)
+    dense = [rng.permutation(50_000)[:30_000], rng.permutation(50_000)[:20_000], np.arange(0)]
+    sparse = [rng.choice(10**9, 300, replace=False), rng.choice(10**9, 200, replace=False)]
+    for lists in (dense, sparse, [np.array([3, 1]), np.array([1, 4])]):
+        fused = fuse(dict(zip("abc", lists, strict=False)), {"a": 1.0, "b": 1.0, "c": 1.0}, rrf_k=60, k=5, depth=10)
+        assert fused.total == len(np.unique(np.concatenate(lists)))
