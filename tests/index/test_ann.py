@@ -103,6 +103,7 @@ def test_a_read_index_is_memory_mapped_and_searches_as_the_built_one(clustered, 
     path.write_bytes(ann.serialize(built))
     read = ann.read(path)
     assert _mapped(path)  # its vectors are read from the file, not copied into this process's memory
+    assert ann.serialize(read) == ann.serialize(built)  # a loaded index saved again writes the same file
     rows = np.flatnonzero(np.random.default_rng(3).random(N) < 0.1)
     for query in _queries(clustered, 5):
         for restriction in (None, rows):
