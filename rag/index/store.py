@@ -328,7 +328,7 @@ class Index:
             found, scores = ann.nearest(self.ann, query, max(k or 0, depth or 0) or ANN_ROWS, rows)
             keep = scores > min_similarity
             found, scores = found[keep], scores[keep]
-        order = _best_first(scores, k if k is not None else depth)
+        order = best_first(scores, k if k is not None else depth)
         if k is None and depth is not None and len(order) < len(found):  # the unordered rest after the depth
             rest = np.ones(len(found), dtype=bool)
             rest[order] = False
@@ -429,7 +429,7 @@ class Index:
             json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode()))
 
 
-def _best_first(scores: np.ndarray, k: int | None) -> np.ndarray:
+def best_first(scores: np.ndarray, k: int | None) -> np.ndarray:
     """Positions of the k highest scores, best first (ties: earlier position first), without a full sort
     when k is smaller than the number of scores."""
     import numpy as np

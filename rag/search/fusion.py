@@ -17,11 +17,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Fused:
-    """The top rows, best first, their normalised scores (0..1], and how many rows any signal matched."""
+    """The top rows, best first, and their normalised scores (0..1]."""
 
     rows: np.ndarray
     scores: np.ndarray
-    total: int
 
 
 def fuse(rankings: Mapping[str, Sequence[int]], weights: Mapping[str, float], *, rrf_k: int, k: int, depth: int,
@@ -29,7 +28,7 @@ def fuse(rankings: Mapping[str, Sequence[int]], weights: Mapping[str, float], *,
     """The top k rows by weighted reciprocal rank fusion of `rankings` (signal → rows, best first).
 
     Rows in `preferred` come before all others whatever their score; equal scores keep the lower row first.
-    `total` counts every row matched by any signal, also below `depth`.
+    Each ranking needs only its first `depth` rows: callers may pass just those.
     """
     import numpy as np
 
@@ -49,5 +48,4 @@ def fuse(rankings: Mapping[str, Sequence[int]], weights: Mapping[str, float], *,
     order = np.lexsort((-fused, later))[:k]  # candidates ascend, and lexsort is stable: ties keep the lower row
     best_possible = sum(weights[signal] for signal in lists) / (rrf_k + 1)
     scores = fused[order] / best_possible if len(order) else np.zeros(0, dtype=np.float64)
-    total = len(np.unique(np.concatenate(list(lists.values()) or [empty])))
-    return Fused(candidates[order], scores, total)
+    return Fused(candidates[order], scores)
