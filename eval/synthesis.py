@@ -134,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
-            for row in rows[:15]:
-                print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+            from rag.chat.answer import BARS
+
+            for row in rows[:15]:  # `*`: the bars in use (eval/README.md says why they need not top the grid)
+                mark = "*" if all(getattr(BARS, k) == row[k] for k in GRID) else " "
+                print(mark, "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         return 0
     names = list(SPLITS) if args.split == "both" else [args.split]
     tables = {name: measure(searched(retriever, load_split(name))) for name in names}
