@@ -299,9 +299,9 @@ def _date_range(asked: Question, date_from, date_to) -> tuple[str | None, str | 
     return date_from, date_to, None, notes
 
 
-def _terms_of(text: str) -> list[str]:
-    """A summary sentence's keywords, names in modern spelling like the (modernised) question's."""
-    return KeywordIndex.tokenize([modern_text(text)])[0]
+def _terms_of(texts: list[str]) -> list[list[str]]:
+    """Summary sentences' keywords, names in modern spelling like the (modernised) question's."""
+    return KeywordIndex.tokenize([modern_text(text) for text in texts])
 
 
 def _keyword_index(index: Index, settings: Settings) -> KeywordIndex:
