@@ -124,13 +124,14 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
     respond = responder(chat, exports)
 
     def search(question: str, k: int = settings.chat_k, date_from: str = "", date_to: str = "",
-               sort: str = "relevance", mode: str = "hybrid") -> list[dict]:
-        """Search the archive; returns the hits as JSON records (title, date, date_text, summary, score,
-        citation, ...), best first unless sort="date". A bad input is an error whose message is one line."""
+               sort: str = "relevance", mode: str = "hybrid", collections: list[str] | None = None) -> list[dict]:
+        """Search the archive (within `collections`, default all); returns the hits as JSON records (title,
+        date, date_text, summary, score, citation, ...), best first unless sort="date". A bad input is an error
+        whose message is one line."""
         try:
             if not isinstance(question, str) or not question.strip():
                 raise QueryError("question is empty: pass the words to search for as the first argument")
-            hits = chat.search(question.strip(), k, date_from, date_to, sort, mode)  # k checked by the retriever
+            hits = chat.search(question.strip(), k, date_from, date_to, sort, mode, collections)
             return [hit.to_record() for hit in hits]
         except RagError as exc:
             raise gr.Error(exc.line()) from None

@@ -143,9 +143,11 @@ def build(size: int, real: dict, sigma: float, folder: Path, index_type: str | N
 # ------------------------------------------------------------------------------- the measuring process
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory in MB; field "RssFile" gives the part that is pages of memory-mapped
+    files (index files the kernel can drop and read again), "RssAnon" the process's own memory."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -181,7 +183,7 @@ def measure(path: Path, count: int) -> None:
     retriever = Retriever.load(path, check=False)
     retriever.search(asked[0])
     print("answered", flush=True)
-    result = {"rss_load_mb": rss_mb()}
+    result = {"rss_load_mb": rss_mb(), "rss_load_file_mb": rss_mb("RssFile")}
     encoder, index = retriever.encoder, retriever.index
     queries = [understand(q).query for q in asked]
     encode = []
@@ -199,7 +201,7 @@ def measure(path: Path, count: int) -> None:
             retriever.search(asked[n % len(asked)], k=10, date_from=date_from, date_to=date_to)
             times.append(time.perf_counter() - t0)
         result[name] = [float(np.percentile(times, 50) * 1000), float(np.percentile(times, 95) * 1000)]
-    result["rss_after_mb"] = rss_mb()
+    result["rss_after_mb"], result["rss_after_file_mb"] = rss_mb(), rss_mb("RssFile")
     vectors = [encoder.encode([q])[0] for q in queries]
     result["semantic_share"] = float(np.mean([len(index.search(v, min_similarity=retriever.min_similarity, k=1)[0]) > 0
                                               for v in vectors]))
@@ -312,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                       "", "", "", "", "", "", f"{bundled_share:.0%} (bundled)"]))
     for size, built, load, r in rows:
         print(" | ".join([f"{size:,}", built["index_type"], f"{built['build_s']:.0f} s", f"{load:.1f} s",
-                          f"{r['rss_load_mb'] / 1024:.2f} GB", f"{r['rss_after_mb'] / 1024:.2f} GB",
+                          f"{r['rss_load_mb'] / 1024:.2f} GB ({r['rss_load_file_mb'] / 1024:.2f} mapped)",
+                          f"{r['rss_after_mb'] / 1024:.2f} GB ({r['rss_after_file_mb'] / 1024:.2f} mapped)",
                           f"{r['encode_ms']:.0f} ms", "{:.0f} / {:.0f} ms".format(*r["none"]),
                           "{:.0f} / {:.0f} ms".format(*r["year"]), "{:.0f} / {:.0f} ms".format(*r["month"]),
                           f"{r['recall_year']:.2f} / {r['recall_month']:.2f}", f"{r['semantic_share']:.0%}"]))

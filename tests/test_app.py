@@ -172,9 +172,19 @@ def test_api_optional_inputs(client):
 
 
 @pytest.mark.slow
+def test_api_collection_filter(client):
+    """The Gradio /search takes the collection filter as /api/search does."""
+    hits = client.predict("Chinese", 5, "", "", "relevance", "hybrid", ["Sino-Soviet Split, 1960-1984"],
+                          api_name="/search")
+    assert hits and all(h["collection"] == "Sino-Soviet Split, 1960-1984" for h in hits)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "message"), [
     (("  ",), "question is empty"),
     (("Romania", 10, "1963-13"), "impossible date"),
+    (("Romania", 10, "", "", "relevance", "hybrid", ["Korean War"]), "unknown collection 'Korean War'; the "
+                                                                      "collections are: Sino-Soviet Split"),
 ])
 def test_api_errors_are_clear(client, args, message):
     from gradio_client.exceptions import AppError

@@ -34,3 +34,15 @@ def test_quick_run_prints_figure_floor_ratio_target_table(script):
     assert [cell.strip() for cell in header.strip("|").split("|")][:5] == [
         "figure", "measured", "floor (same run)", "ratio", "target"]
     assert SCRIPTS[script] in done.stdout, done.stdout
+
+
+@pytest.mark.slow
+def test_scale_small_run_prints_its_table_with_the_targets():
+    """bench/scale.py end to end on one small size: build, a fresh measuring process, the table."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "scale.py"), "--sizes", "2000", "--questions", "12"],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("2,000 | Flat"))
+    assert "mapped)" in row and row.count(" ms") >= 4, row
+    assert "target (1M) |  |  | ≤ 5 s | ≤ 4 GB" in done.stdout, done.stdout

@@ -107,11 +107,13 @@ class Chat:
     settings: Settings = field(default_factory=Settings.from_env)
 
     def search(self, question: str, k, date_from: str | None = None, date_to: str | None = None,
-               sort: str | SortOrder = SortOrder.RELEVANCE, mode: str | Mode = Mode.HYBRID) -> Results:
-        """Search with the controls' values (blank dates are open ends); QueryError says what is wrong."""
+               sort: str | SortOrder = SortOrder.RELEVANCE, mode: str | Mode = Mode.HYBRID,
+               collections: list[str] | None = None) -> Results:
+        """Search with the controls' values (blank dates are open ends; no collections: all); QueryError says
+        what is wrong."""
         start, end = checked_range(date_from, date_to)
         return self.retriever.search(question, k=k, date_from=start, date_to=end, sort=SortOrder(sort).value,
-                                     mode=Mode(mode).value)
+                                     mode=Mode(mode).value, collections=collections or None)
 
     def reply(self, message: str | None, topic: Topic | None, date_from: str | None = None,
               date_to: str | None = None, k=None, order: str | SortOrder = SortOrder.DATE,

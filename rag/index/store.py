@@ -334,7 +334,11 @@ class Index:
             found, scores = ann.nearest(self.ann, query, max(k or 0, depth or 0) or ANN_ROWS, rows)
             keep = scores > min_similarity
             found, scores = found[keep], scores[keep]
-        order = best_first(scores, k) if k is not None else best_first(scores, depth, rest=True)
+        order = best_first(scores, k if k is not None else depth)
+        if k is None and depth is not None and len(order) < len(found):  # the unordered rest after the depth
+            rest = np.ones(len(found), dtype=bool)
+            rest[order] = False
+            order = np.concatenate([order, np.flatnonzero(rest)])
         return found[order][:k], scores[order][:k]
 
     def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
@@ -442,22 +446,16 @@ class Index:
             json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode()))
 
 
-def best_first(scores: np.ndarray, k: int | None, *, rest: bool = False) -> np.ndarray:
+def best_first(scores: np.ndarray, k: int | None) -> np.ndarray:
     """Positions of the k highest scores, best first (ties: earlier position first), without a full sort
-    when k is smaller than the number of scores; with `rest`, every other position follows, unordered (a
-    ranking read only to a depth, as fusion reads it)."""
+    when k is smaller than the number of scores."""
     import numpy as np
 
     if k is None or k >= len(scores):
         return np.argsort(-scores, kind="stable")
     cut = -np.partition(-scores, k - 1)[k - 1]  # the k-th best score
     top = np.flatnonzero(scores >= cut)  # every position tied at the cut, in order, then the stable sort
-    order = top[np.argsort(-scores[top], kind="stable")][:k]
-    if not rest:
-        return order
-    others = np.ones(len(scores), dtype=bool)
-    others[order] = False
-    return np.concatenate([order, np.flatnonzero(others)])
+    return top[np.argsort(-scores[top], kind="stable")][:k]
 
 
 def _structure(documents: Sequence[Document], vectors: np.ndarray, sentences: SentenceVectors | None,

@@ -1,13 +1,72 @@
-"""rag.chat.answer on the real retriever over the bundled corpus: sentences chosen by their own relevance,
-"not answered" for questions the archive cannot answer, follow-ups, and the record the CLI and API return."""
+"""rag.chat.answer: `choose` on small hand-made hits (the bars one at a time), then the real retriever over the
+bundled corpus: sentences chosen by their own relevance, "not answered" for questions the archive cannot answer,
+follow-ups, and the record the CLI and API return."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.chat.answer import Bars, answer, choose
+from rag.chat.answer import BARS, Bars, answer, choose
 from rag.chat.followup import Topic
+from rag.chat.render import number_by_date
+from rag.documents.document import Document
 from rag.errors import QueryError
+from rag.search.highlight import SentenceScore
+from rag.search.results import Hit, Results
+
+
+def fake(*hits: tuple[float, float | None, list[tuple[float, float]] | None]):
+    """Results, citations and sentence scores from (fused score, document cosine, [(sentence cosine, keyword
+    share), ...] or None for a document without summary), best first; document i is dated 1963-0{i+1}."""
+    docs = [Document.create(date=f"1963-0{i + 1}", date_text="", title=f"Doc {i}", collection="c", id=f"d{i}",
+                            summary=None if parts is None else " ".join(f"S{i}.{j}." for j in range(len(parts))))
+            for i, (_, _, parts) in enumerate(hits)]
+    results = Results(tuple(Hit(doc, score, rank, (), "", semantic_score=cosine)
+                            for rank, (doc, (score, cosine, _)) in enumerate(zip(docs, hits, strict=True), start=1)),
+                      "q", "q")
+    scores = [[SentenceScore(f"S{i}.{j}.", c, w) for j, (c, w) in enumerate(parts or [])]
+              for i, (_, _, parts) in enumerate(hits)]
+    return results, tuple(number_by_date(results)), scores
+
+
+def quoted(results, cited, scores, bars=BARS) -> list[str]:
+    return [quote.sentence for quote in choose(results, cited, scores, bars)]
+
+
+def test_each_relevant_hit_offers_its_best_sentence_and_the_best_overall_is_quoted():
+    results, cited, scores = fake((1.0, 0.6, [(0.4, 0.0), (0.55, 0.0)]), (0.9, 0.5, [(0.3, 0.0)]))
+    assert quoted(results, cited, scores) == ["S0.1."]
+
+
+def test_a_far_better_sentence_lower_in_the_ranking_wins_but_a_near_tie_goes_to_the_higher_hit():
+    far = fake((1.0, 0.5, [(0.45, 0.0)]), (0.4, 0.5, [(0.7, 0.0)]))  # 0.45 + 0.3 < 0.7 + 0.3 x 0.4
+    assert quoted(*far) == ["S1.0."]
+    near = fake((1.0, 0.5, [(0.5, 0.0)]), (0.4, 0.5, [(0.6, 0.0)]))  # 0.5 + 0.3 > 0.6 + 0.12
+    assert quoted(*near) == ["S0.0."]
+    assert quoted(*near, Bars(rank_weight=0.0)) == ["S1.0."]  # the sentence alone would decide
+
+
+def test_the_question_keywords_count_with_word_weight():
+    results, cited, scores = fake((1.0, 0.5, [(0.5, 0.0), (0.45, 1.0)]))
+    assert quoted(results, cited, scores) == ["S0.1."]  # 0.45 + 0.25 x 1.0 beats 0.5
+    assert quoted(results, cited, scores, Bars(word_weight=0.0)) == ["S0.0."]
+
+
+def test_a_second_quote_needs_to_be_within_the_margin_and_quotes_come_in_date_order():
+    results, cited, scores = fake((1.0, 0.5, [(0.5, 0.0)]), (1.0, 0.5, [(0.49, 0.0)]), (1.0, 0.5, [(0.4, 0.0)]))
+    assert quoted(results, cited, scores) == ["S0.0.", "S1.0."]
+    assert [q.citation_number for q in choose(results, cited, scores)] == [1, 2]
+    assert quoted(results, cited, scores, Bars(limit=1)) == ["S0.0."]
+    assert quoted(results, cited, scores, Bars(margin=0.2, limit=3)) == ["S0.0.", "S1.0.", "S2.0."]
+
+
+def test_hits_below_the_document_or_sentence_bar_and_summary_less_hits_are_never_quoted():
+    results, cited, scores = fake((1.0, 0.7, None), (0.9, 0.3, [(0.9, 1.0)]), (0.8, 0.5, [(0.45, 0.0)]))
+    assert quoted(results, cited, scores) == ["S2.0."]
+    assert quoted(results, cited, scores, Bars(sentence=0.5)) == []
+    weak = fake((1.0, None, [(0.35, 0.0), (0.2, 0.0)]))  # no document cosine: its best sentence's stands in
+    assert quoted(*weak) == []
+    assert quoted(*weak, Bars(document=0.3)) == ["S0.0."]
 
 
 def test_on_topic_question_quotes_verbatim_sentences_of_distinct_documents(retriever):

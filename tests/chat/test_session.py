@@ -26,7 +26,7 @@ def test_blank_dates_are_open_and_choices_are_normalised():
     recorder = Recorder()
     Chat(recorder).search("Romania", 5, " ", "1964-03 ", sort="Date", mode=" KEYWORD")
     assert recorder.calls == [("Romania", {"k": 5, "date_from": None, "date_to": "1964-03", "sort": "date",
-                                           "mode": "keyword"})]
+                                           "mode": "keyword", "collections": None})]
 
 
 def test_reply_uses_the_settings_default_k_and_lists_by_date():

@@ -8,13 +8,13 @@ from rag.index.keyword import KeywordIndex
 from rag.search.highlight import Highlighter, best_sentence
 
 
-def _terms(text: str) -> list[str]:
-    return KeywordIndex.tokenize([text])[0]
+def _terms(texts: list[str]) -> list[list[str]]:
+    return KeywordIndex.tokenize(texts)
 
 
 def test_keyword_overlap_picks_the_sentence():
     parts = ["The group visited Moscow and Riga.", "They asked whether Soviet listeners heard Radio Beijing."]
-    assert best_sentence(parts, set(_terms("radio broadcasts")), _terms) == parts[1]
+    assert best_sentence(parts, set(_terms(["radio broadcasts"])[0]), _terms) == parts[1]
 
 
 def test_sentence_vectors_decide_when_no_words_are_shared():
@@ -44,13 +44,13 @@ def test_highlighter_uses_the_stored_sentence_vectors():
 def test_without_stored_vectors_shared_words_alone_decide():
     query = np.array([1.0, 0.0], dtype=np.float32)
     highlighter = Highlighter(SUMMARIES, _terms)
-    assert highlighter.best(0, set(_terms("Moscow")), query) == "The group visited Moscow."
+    assert highlighter.best(0, set(_terms(["Moscow"])[0]), query) == "The group visited Moscow."
     assert highlighter.best(0, set(), query) == "The group visited Moscow."  # a tie: the earlier sentence
 
 
 def test_vectors_of_another_split_are_not_used():
     highlighter = Highlighter(SUMMARIES, _terms, {0: np.array([[1.0, 0.0]], dtype=np.float32)}.__getitem__)
-    assert highlighter.best(0, set(_terms("Moscow")), np.array([1.0, 0.0], dtype=np.float32)) == (
+    assert highlighter.best(0, set(_terms(["Moscow"])[0]), np.array([1.0, 0.0], dtype=np.float32)) == (
         "The group visited Moscow.")
 
 

@@ -51,6 +51,21 @@ def test_date_filter_applies_before_truncation(retriever):
     assert {h.doc.id for h in results} != set(unfiltered)
 
 
+def test_keyword_matches_past_the_fusion_depth_still_count_and_keep_their_scores(retriever):
+    """Only the first `fusion_depth` keyword rows are sorted and fused; the rest are still matched."""
+    from dataclasses import replace
+
+    shallow = Retriever(retriever.index, retriever.encoder, replace(retriever.settings, fusion_depth=2))
+    deep = retriever.search("Soviet Union and China", k=10, mode="keyword")
+    cut = shallow.search("Soviet Union and China", k=10, mode="keyword")
+    assert deep.total == cut.total > 2
+    assert [h.doc.id for h in cut][:2] == [h.doc.id for h in deep][:2]  # the depth is ranked as before
+    assert {h.doc.id: h.keyword_score for h in cut}.items() <= {h.doc.id: h.keyword_score for h in deep}.items()
+    assert all(Signal.KEYWORD in h.matched for h in cut)  # rows past the depth are matched, only unranked
+    hybrid = shallow.search("Soviet Union and China", k=10)
+    assert hybrid.total == retriever.search("Soviet Union and China", k=10).total
+
+
 def test_end_dates_are_inclusive_to_the_end_of_their_period(retriever):
     assert {h.doc.date for h in retriever.search("Sino-Soviet split", date_to="1963-04")} == {
         "1963-04-03", "1963-04-04", "1963-04-27"}
