@@ -6,8 +6,10 @@ whenever they changed (cheap: no model). An index lacking sentence vectors or a 
 sentence splitter or BM25 settings, gets them without re-embedding documents. When nothing changed it says so
 without loading the model (no torch). Documents are embedded by the model's verified ONNX export (exported and
 checked against sentence-transformers once per model, the only time torch is imported), else by
-sentence-transformers with a one-line notice; the manifest records which. The command line around it is
-`embeddings/rebuild.py`.
+sentence-transformers with a one-line notice; the manifest records which (with `Settings.device` a GPU,
+sentence-transformers runs there). Embeddings are saved chunk by chunk as they are made (`rag.index.chunks`), so a
+stopped rebuild resumes; files the new version shares unchanged with the previous one are hard-linked, not
+written again. The command line around it is `embeddings/rebuild.py`.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class WorkFolder:
                 record = json.loads(meta.read_text(encoding="utf-8"))
                 if record.get("key") != {**self.key, "kind": kind}:
                     raise ValueError("another model")
-                vectors = np.load(data, allow_pickle=False)
+                vectors = np.load(data, allow_pickle=False, mmap_mode="r")  # copied once, into the new index
                 counts, keys = record["counts"], record["texts"]
                 if len(counts) != len(keys) or vectors.shape != (sum(counts), self.key["dimension"]):
                     raise ValueError("wrong shape")
