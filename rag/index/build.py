@@ -204,8 +204,9 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
                             ann=old.ann if same_ann else None)
     except RuntimeError as exc:  # FAISS rejects the factory string or cannot train on this many vectors
         raise RebuildError(f"FAISS index type {index_type!r} cannot be built: {str(exc).splitlines()[0]}") from None
-    unchanged = _unchanged_files(old_folder, same_rows and not diff, same_vectors, same_ann,
-                                 same_rows and not split, reuse_bm25)
+    same_sentences = same_rows and not split and old.manifest.sentences == index.manifest.sentences  # and dtype
+    unchanged = _unchanged_files(old_folder, same_rows and not diff, same_vectors, same_ann, same_sentences,
+                                 reuse_bm25)
     report.linked = sorted(unchanged)
     say(f"writing the index to {out}" + (f" (linking unchanged {', '.join(report.linked)})" if unchanged else ""))
     try:
@@ -236,10 +237,11 @@ def _unchanged_files(old_folder: Path | None, same_documents: bool, same_vectors
     the previous version's path: the save hard-links them instead of writing gigabytes again."""
     if old_folder is None:
         return {}
-    parts = {DOCUMENTS_DB: same_documents, DATE_SPANS: same_documents, COLLECTIONS: same_documents,
-             VECTORS: same_vectors, FAISS_INDEX: same_ann, SENTENCES: same_sentences,
-             SENTENCE_OFFSETS: same_sentences, BM25: same_bm25}
-    return {name: old_folder / name for name, same in parts.items() if same and (old_folder / name).exists()}
+    groups = [((DOCUMENTS_DB, DATE_SPANS, COLLECTIONS), same_documents), ((VECTORS,), same_vectors),
+              ((FAISS_INDEX,), same_ann), ((SENTENCES, SENTENCE_OFFSETS), same_sentences), ((BM25,), same_bm25)]
+    # A group is written together (the collection codes come with the document table): linked whole or not at all.
+    return {name: old_folder / name for names, same in groups
+            if same and all((old_folder / name).exists() for name in names) for name in names}
 
 
 def _index_type(manifest: Manifest | None, count: int) -> str:
