@@ -139,8 +139,8 @@ def embed(work: WorkFolder, kind: str, texts: Sequence[Sequence[str]], encoder, 
             todo.append(i)
     total = sum(len(t) for t in texts)
     with_texts = sum(1 for t in texts if t)
+    noun = "documents" if kind == "documents" else "documents' sentences"
     if reused_items:
-        noun = "documents" if kind == "documents" else "documents' sentences"
         say(f"resuming: {reused_items:,} of {with_texts:,} {noun} already embedded ({work.folder})")
     bar = None
     if progress and todo:
@@ -167,7 +167,8 @@ def embed(work: WorkFolder, kind: str, texts: Sequence[Sequence[str]], encoder, 
         if bar is not None:
             bar.close()
             bar = None
-        say(f"stopped: {done:,} of {with_texts:,} are kept in {work.folder}; run the rebuild again to resume")
+        say(f"stopped: {done:,} of {with_texts:,} {noun} embedded are kept in {work.folder}; run the rebuild "
+            "again to resume")
         raise
     finally:
         if bar is not None:

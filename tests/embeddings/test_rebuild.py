@@ -379,6 +379,25 @@ def test_a_rebuild_killed_after_some_chunks_resumes_with_only_the_rest(tmp_path,
 
 
 @pytest.mark.slow
+def test_ctrl_c_keeps_the_saved_chunks_and_says_how_to_resume(work):
+    old = Index.load(work / "index")
+    write_synthetic(work / "corpus" / "synthetic.jsonl", 100)
+    process = _start(work, **{CHUNK_ENV: "40", PAUSE_AFTER_CHUNK_ENV: "30"})
+    seen = b""
+    while b"saved documents-000001.json" not in seen:
+        chunk = os.read(process.stderr.fileno(), 4096)
+        assert chunk, seen[-500:]
+        seen += chunk
+    process.send_signal(signal.SIGINT)
+    stderr = (seen + process.communicate(timeout=60)[1]).decode()
+    assert process.returncode == 130
+    assert f"stopped: 40 of 100 documents embedded are kept in {work / 'index.work'}; run the rebuild again to " \
+           "resume" in stderr and stderr.rstrip().endswith("error: interrupted")
+    _assert_untouched(work, old)
+    assert len(list((work / "index.work").glob("documents-*.json"))) == 1
+
+
+@pytest.mark.slow
 def test_files_a_rebuild_leaves_unchanged_are_hard_links_not_copies(work):
     def inodes() -> dict[str, int]:
         folder = (work / "index").resolve()

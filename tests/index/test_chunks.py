@@ -47,7 +47,8 @@ def test_a_resumed_run_embeds_only_what_no_chunk_holds_and_says_so(tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         _embed(work, items, stopped, lines)
     assert len(list((tmp_path / "w").glob("documents-*.json"))) == 2  # two whole chunks of 3 kept
-    assert lines == [f"stopped: 6 of 10 are kept in {tmp_path / 'w'}; run the rebuild again to resume"]
+    assert lines == [f"stopped: 6 of 10 documents embedded are kept in {tmp_path / 'w'}; run the rebuild again "
+                     "to resume"]
 
     resumed, lines = FakeEncoder(), []
     vectors, reused, reused_texts = _embed(work, items, resumed, lines)
