@@ -7,28 +7,33 @@ real model, and each synthetic document is one of those real vectors plus Gaussi
 documents grown from the same real one are as similar as a real document and its nearest real neighbour.
 So the 0.2 similarity threshold passes about as many questions as on the bundled corpus (printed). Texts
 recombine the words of the document they were grown from (so BM25 and meaning agree), dates run 1945-1991
-at day, month and year precision, and documents fall into several collections. The vectors and texts go
-straight into an index folder through `Index.build` / `Index.save` (embedding a million texts on 2 cores takes
-hours); everything after that is the real code: `Retriever.load` and `Retriever.search` in a fresh process.
+at day, month and year precision, and documents fall into several collections. The documents are written as a
+JSON Lines corpus and the index is built by the real rebuild (`rag.index.build.rebuild`), whose encoder replays
+the synthetic vectors instead of embedding them (a million texts take hours on 2 cores); then one document's
+summary is edited and the incremental rebuild timed (the model already loaded). Everything after that is the
+real code too: `Retriever.load` and `Retriever.search` in a fresh process; the floor is a fresh process that
+loads the ONNX serving encoder and encodes once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 #: The issue's targets at 1,000,000 documents.
-TARGETS = {"load_s": 5.0, "rss_gb": 4.0, "p50_ms": 50.0, "p95_ms": 150.0, "recall": 0.95}
+TARGETS = {"change_s": 30.0, "load_s": 5.0, "rss_gb": 4.0, "p50_ms": 50.0, "p95_ms": 150.0, "recall": 0.95}
 EXTRA_COLLECTIONS = ("Cold War International History Project", "Warsaw Pact", "Cuban Missile Crisis, 1962",
                      "Korean War, 1950-1953", "Berlin Crisis, 1958-1962")
 _ABBREVIATIONS = {"c", "ca", "no", "dr", "mr", "mrs", "st", "gen", "col", "vs", "cf"}
@@ -122,22 +127,74 @@ def synthetic(size: int, real: dict, sigma: float, seed: int = 7):
     return docs, vectors, counts, sentence_vectors
 
 
+def replaying(folder: Path, known: dict[str, object]):
+    """The rebuild's ONNX encoder, except that it returns `known[text]` for the texts it was given vectors for
+    (the synthetic corpus's documents and sentences) and embeds only the others (an edited document)."""
+    import numpy as np
+
+    from rag.index.onnx import OnnxEncoder
+
+    class Replay(OnnxEncoder):
+        def encode(self, texts, **options):
+            out = np.empty((len(texts), self.dimension), dtype=np.float32)
+            new = [i for i, text in enumerate(texts) if text not in known]
+            for i, text in enumerate(texts):
+                if text in known:
+                    out[i] = known[text]
+            if new:
+                out[new] = super().encode([texts[i] for i in new], **options)
+            return out
+
+    return Replay(folder, threads=os.cpu_count())
+
+
+def write_corpus(docs, folder: Path) -> None:
+    """The synthetic documents as one JSON Lines corpus file, as a user's saved collection would be."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "synthetic.jsonl").open("w", encoding="utf-8") as fh:
+        for doc in docs:
+            fh.write(json.dumps(doc.to_record(), ensure_ascii=False) + "\n")
+
+
 def build(size: int, real: dict, sigma: float, folder: Path, index_type: str | None, model: str) -> dict:
-    """Write an index folder of `size` synthetic documents through the index-building code; seconds taken."""
-    from rag.index.ann import for_size
-    from rag.index.keyword import KeywordIndex, keyword_text
-    from rag.index.store import Index, SentenceVectors
+    """Build an index of `size` synthetic documents with the real rebuild (`rag.index.build.rebuild`) from a
+    corpus file, its encoder replaying the synthetic vectors; then edit one document's summary and time the
+    incremental rebuild that follows (its encoder loaded: model load excluded, as the issue's target)."""
+    from rag.documents.sentences import sentences
+    from rag.index.build import rebuild
+    from rag.index.encoder import find_onnx, onnx_model_for
+    from rag.settings import Settings
 
     start = time.perf_counter()
     docs, vectors, counts, sentence_vectors = synthetic(size, real, sigma)
+    corpus = folder.parent / f"corpus-{size}"
+    write_corpus(docs, corpus)
+    known = {doc.embedding_text: vector for doc, vector in zip(docs, vectors, strict=True)}
+    parts = (part for doc in docs for part in sentences(doc.summary))
+    known.update(zip(parts, sentence_vectors, strict=True))
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=folder, model=model)
+    encoder = replaying(find_onnx(model, settings.onnx_cache) or onnx_model_for(model, settings.onnx_cache), known)
+    encoder.load()
     generated = time.perf_counter() - start
     start = time.perf_counter()
-    index_type = index_type or for_size(size)
-    keyword = KeywordIndex.build([keyword_text(d) for d in docs])
-    index = Index.build(docs, vectors, model=model, index_type=index_type,
-                        sentences=SentenceVectors.assemble(counts, sentence_vectors), keyword=keyword)
-    index.save(folder)
-    return {"generate_s": generated, "build_s": time.perf_counter() - start, "index_type": index_type}
+    rebuild(settings, index_type=index_type, encoder=encoder, progress=False)
+    built = time.perf_counter() - start
+    edited = docs[size // 2]
+    docs[size // 2] = replace(edited, summary=f"{edited.summary} A later review dated it to the following week.")
+    write_corpus(docs, corpus)
+    start = time.perf_counter()
+    changed = rebuild(settings, encoder=encoder, progress=False)
+    one_change = time.perf_counter() - start
+    if changed.changed != 1 or changed.embedded != 1:
+        raise SystemExit(f"the one-document rebuild did not see one change: {changed.line(folder)}")
+    return {"generate_s": generated, "build_s": built, "index_type": report_type(folder), "change_s": one_change}
+
+
+def report_type(folder: Path) -> str:
+    """The FAISS index type the rebuild recorded."""
+    from rag.index.manifest import read_manifest
+
+    return read_manifest(folder).index_type
 
 
 # ------------------------------------------------------------------------------- the measuring process
@@ -236,11 +293,14 @@ def run_child(args: list[str]) -> tuple[float, dict]:
 
 
 def floor() -> None:
-    """Run in a fresh process: the model alone (load and one encode), the floor under load time and RSS."""
-    from rag.index.encoder import Encoder
+    """Run in a fresh process: the serving encoder alone (the ONNX model loaded, one question encoded), the
+    floor under load time and RSS."""
+    from rag.index.encoder import find_onnx
+    from rag.index.onnx import OnnxEncoder
     from rag.settings import Settings
 
-    Encoder(Settings.from_env().model).encode(["warm"])
+    settings = Settings.from_env()
+    OnnxEncoder(find_onnx(settings.model, settings.onnx_cache), threads=settings.encoder_threads).encode(["warm"])
     print("answered", flush=True)
     print(json.dumps({"rss_load_mb": rss_mb()}), flush=True)
 
@@ -285,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
           f"cosine of median {np.median(siblings):.3f}")
     print(f"{len(asked)} questions without a period; bundled corpus: {bundled_share:.0%} have a semantic match")
     floor_load, floor_result = run_child(["--floor"])
-    print(f"floor (model alone, process start to one encode): {floor_load:.1f} s, RSS "
+    print(f"floor (ONNX model alone, process start to one encode): {floor_load:.1f} s, RSS "
           f"{floor_result['rss_load_mb']:.0f} MB", flush=True)
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="rag-scale-"))
@@ -294,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes:
             folder = work / f"index-{size}"
             built = build(size, real, sigma, folder, args.index_type, encoder.name)
-            print(f"{size:,}: generated in {built['generate_s']:.0f} s, built ({built['index_type']}) and saved "
-                  f"in {built['build_s']:.1f} s", flush=True)
+            print(f"{size:,}: generated in {built['generate_s']:.0f} s; rebuilt ({built['index_type']}) in "
+                  f"{built['build_s']:.1f} s; one changed document in {built['change_s']:.1f} s", flush=True)
             load, result = run_child(["--measure", str(folder), "--questions", str(args.questions)])
             rows.append((size, built, load, result))
             print(f"{size:,}: {json.dumps(result)} load {load:.1f} s", flush=True)
@@ -307,19 +367,21 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{args.questions} questions per size ({args.questions // 3} each: no filter, a 1-year and a 1-month "
           f"date filter); encode p50 is the floor under query latency; targets are the issue's at 1M")
-    header = ["documents", "index", "build", "load", "RSS load", "RSS 1k q", "encode p50", "no filter p50/p95",
-              "1 year p50/p95", "1 month p50/p95", "recall@10 year/month", "semantic match"]
+    header = ["documents", "index", "build", "one change", "load", "RSS load", "RSS 1k q", "encode p50",
+              "no filter p50/p95", "1 year p50/p95", "1 month p50/p95", "recall@10 year/month", "semantic match"]
     print(" | ".join(header))
-    print(" | ".join(["floor", "", "", f"{floor_load:.1f} s", f"{floor_result['rss_load_mb'] / 1024:.2f} GB",
+    print(" | ".join(["floor", "", "", "", f"{floor_load:.1f} s", f"{floor_result['rss_load_mb'] / 1024:.2f} GB",
                       "", "", "", "", "", "", f"{bundled_share:.0%} (bundled)"]))
     for size, built, load, r in rows:
-        print(" | ".join([f"{size:,}", built["index_type"], f"{built['build_s']:.0f} s", f"{load:.1f} s",
+        print(" | ".join([f"{size:,}", built["index_type"], f"{built['build_s']:.0f} s", f"{built['change_s']:.1f} s",
+                          f"{load:.1f} s",
                           f"{r['rss_load_mb'] / 1024:.2f} GB ({r['rss_load_file_mb'] / 1024:.2f} mapped)",
                           f"{r['rss_after_mb'] / 1024:.2f} GB ({r['rss_after_file_mb'] / 1024:.2f} mapped)",
                           f"{r['encode_ms']:.0f} ms", "{:.0f} / {:.0f} ms".format(*r["none"]),
                           "{:.0f} / {:.0f} ms".format(*r["year"]), "{:.0f} / {:.0f} ms".format(*r["month"]),
                           f"{r['recall_year']:.2f} / {r['recall_month']:.2f}", f"{r['semantic_share']:.0%}"]))
-    print(" | ".join(["target (1M)", "", "", f"≤ {TARGETS['load_s']:.0f} s", f"≤ {TARGETS['rss_gb']:.0f} GB", "", "",
+    print(" | ".join(["target (1M)", "", "", f"≤ {TARGETS['change_s']:.0f} s", f"≤ {TARGETS['load_s']:.0f} s",
+                      f"≤ {TARGETS['rss_gb']:.0f} GB", "", "",
                       *[f"≤ {TARGETS['p50_ms']:.0f} / {TARGETS['p95_ms']:.0f} ms"] * 3, f"≥ {TARGETS['recall']}",
                       ""]))
     return 0

@@ -1,13 +1,16 @@
 """Rebuild the embedding index from the corpus: incremental, crash-safe, with progress.
 
-    python -m embeddings.rebuild [--corpus DIR] [--out DIR] [--model NAME_OR_PATH]
+    python -m embeddings.rebuild [--corpus DIR] [--out DIR] [--model NAME_OR_PATH] [--device DEVICE]
                                  [--index-type FACTORY] [--full] [--check] [--quiet]
     coldwar-rag rebuild ...            (the same flags)
 
 Only new or changed documents are embedded; removed ones leave the index; another model (name or
 weights) rebuilds everything. When nothing changed it says so without loading the model (no torch).
 Embeds with the model's ONNX export, made and checked once per model in $RAG_ONNX_CACHE; when it cannot be
-used, with sentence-transformers, saying why on stderr ("note: ...").
+used, with sentence-transformers, saying why on stderr ("note: ..."); with --device cuda, with
+sentence-transformers on the GPU. Progress: a bar (total, ETA, docs/s) while embedding, one line per other
+phase. Stopped (Ctrl-C, kill), it resumes: embeddings are saved every few thousand documents in a working
+folder beside the index (`<out>.work/`) and the next run embeds only the rest.
 An error prints one line and overwrites nothing; its exit status is listed under --help.
 """
 
@@ -39,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"FAISS factory string such as HNSW32 (default: chosen by size, {DEFAULT_INDEX_TYPE} "
                              f"(exact) up to {FLAT_MAX_ROWS:,} documents, {LARGE_INDEX_TYPE} above; a type "
                              f"asked for once is kept)")
+    parser.add_argument("--device", metavar="DEVICE",
+                        help=f"where to embed: cpu (ONNX), cuda or cuda:N (sentence-transformers on that GPU; "
+                             f"exit 5 when there is none) or auto (default: $RAG_DEVICE or {defaults.device})")
     parser.add_argument("--full", action="store_true", help="embed every document again, even if unchanged")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 naming what is stale, 0 when the index is up to date")
@@ -47,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Rebuild (or with --check, judge) the index the flags name; raises RagError for the caller to report."""
-    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.out, model=args.model)
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.out, model=args.model, device=args.device)
     if args.check:
         return _report_check(settings, check(settings, args.index_type), args.quiet)
     report = rebuild(settings, full=args.full, index_type=args.index_type, progress=not args.quiet)

@@ -1,7 +1,8 @@
 """The command line, `coldwar-rag COMMAND` (also `python -m rag COMMAND`): one parser, one error scheme.
 
     coldwar-rag corpus parse FILE... | stats [DIR] [--json]    read and check corpus files
-    coldwar-rag rebuild [--corpus DIR] [--out DIR] [--model M] [--index-type F] [--full] [--check] [--quiet]
+    coldwar-rag rebuild [--corpus DIR] [--out DIR] [--model M] [--device D] [--index-type F] [--full] [--check]
+                        [--quiet]
     coldwar-rag search "question" [--k N] [--from D] [--to D] [--sort S] [--mode M] [--collection C]... [--json]
     coldwar-rag search --queries FILE                          one question per line -> JSON Lines
     coldwar-rag answer "question" [--topic T] [--k N] [--from D] [--to D] [--mode M] [--collection C]... [--json]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -37,6 +38,11 @@ class Settings:
     #: machines this runs on (issue 9: 14.4 ms at 1 thread; 2 threads lost to the thread hand-off) and batch
     #: throughput is near equal; concurrent searches use the other core.
     encoder_threads: int = 1
+    #: Where a rebuild embeds: "cpu" (the verified ONNX export, onnxruntime on the CPU), "cuda" or "cuda:N"
+    #: (sentence-transformers on that GPU; an error when there is none) or "auto" (the GPU when torch sees one,
+    #: else the CPU; asking torch costs its import, about 2 s, on every rebuild that embeds). Serving encodes on
+    #: the CPU either way.
+    device: str = "cpu"
 
     # --- ranking. Weighted reciprocal rank fusion: score = sum over signals of weight / (rrf_k + rank). A small
     # constant (not the usual 60) lets each list's first places count, and keyword evidence counts 0.7 of
@@ -145,7 +151,7 @@ def _coerce(name: str, value):
         return number
     if not isinstance(value, str) or not value.strip():
         raise _problem(name, "non-empty text", value)
-    return value.strip().lower() if name == "bm25_method" else value
+    return value.strip().lower() if name in ("bm25_method", "device") else value
 
 
 def _check_ranges(s: Settings) -> None:
@@ -165,6 +171,8 @@ def _check_ranges(s: Settings) -> None:
         raise _problem("bm25_k1", "at least 0", s.bm25_k1)
     if not 0 <= s.bm25_b <= 1:
         raise _problem("bm25_b", "between 0 and 1", s.bm25_b)
+    if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", s.device):
+        raise _problem("device", "one of cpu, cuda, cuda:N (a GPU number), auto", s.device)
     if s.bm25_method not in BM25_METHODS:
         raise _problem("bm25_method", f"one of {', '.join(BM25_METHODS)}", s.bm25_method)
     if s.chat_max_k > s.max_k:

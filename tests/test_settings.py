@@ -57,6 +57,7 @@ def test_every_setting_has_its_environment_variable():
     ({"RAG_RRF_K": "two"}, r"^rrf_k must be a whole number, got 'two' \(environment variable RAG_RRF_K\)$"),
     ({"RAG_RRF_K": "-1"}, "rrf_k must be at least 0, got -1"),
     ({"RAG_FUSION_DEPTH": "2.5"}, "fusion_depth must be a whole number, got '2.5'"),
+    ({"RAG_DEVICE": "gpu"}, r"^device must be one of cpu, cuda, cuda:N \(a GPU number\), auto, got 'gpu'"),
     ({"RAG_KEYWORD_WEIGHT": "0"}, r"keyword_weight must be greater than 0 \(use a search mode"),
     ({"RAG_SEMANTIC_WEIGHT": "nan"}, "semantic_weight must be a finite number"),
     ({"RAG_MIN_SIMILARITY": "1.5"}, "min_similarity must be a cosine between -1 and 1, got 1.5"),

@@ -6,8 +6,10 @@ whenever they changed (cheap: no model). An index lacking sentence vectors or a 
 sentence splitter or BM25 settings, gets them without re-embedding documents. When nothing changed it says so
 without loading the model (no torch). Documents are embedded by the model's verified ONNX export (exported and
 checked against sentence-transformers once per model, the only time torch is imported), else by
-sentence-transformers with a one-line notice; the manifest records which. The command line around it is
-`embeddings/rebuild.py`.
+sentence-transformers with a one-line notice; the manifest records which (with `Settings.device` a GPU,
+sentence-transformers runs there). Embeddings are saved chunk by chunk as they are made (`rag.index.chunks`), so a
+stopped rebuild resumes; files the new version shares unchanged with the previous one are hard-linked, not
+written again. The command line around it is `embeddings/rebuild.py`.
 """
 
 from __future__ import annotations
@@ -25,18 +27,31 @@ from typing import TYPE_CHECKING
 from rag.documents.corpus import Corpus, load_corpus
 from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable, RebuildError
+from rag.index import chunks
 from rag.index.ann import for_size
 from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.manifest import (
     Manifest,
     changes,
+    document_hashes,
     model_staleness,
     parts_staleness,
     read_manifest,
     removed_titles,
     staleness,
 )
-from rag.index.store import Index, SentenceVectors
+from rag.index.store import (
+    BM25,
+    COLLECTIONS,
+    DATE_SPANS,
+    DOCUMENTS_DB,
+    FAISS_INDEX,
+    SENTENCE_OFFSETS,
+    SENTENCES,
+    VECTORS,
+    Index,
+    SentenceVectors,
+)
 from rag.index.versions import clean_leftovers, writer_lock
 from rag.settings import Settings
 
@@ -74,9 +89,12 @@ class Report:
     sentences: int = 0  # summary sentences embedded
     up_to_date: bool = False
     encoder: str | None = None  # the Backend value that embedded, None when nothing was embedded
-    embedded: int = 0
+    embedded: int = 0  # documents embedded by this run (not those resumed)
     embed_seconds: float = 0.0  # encoding alone: not imports, model load or export
     notice: str | None = None  # one line: why ONNX was not used
+    resumed: int = 0  # documents whose vectors an interrupted rebuild had saved (`rag.index.chunks`)
+    resumed_sentences: int = 0
+    linked: list[str] = field(default_factory=list)  # files hard-linked from the previous version, unchanged
 
     def line(self, out: Path) -> str:
         if self.up_to_date:
@@ -92,6 +110,9 @@ class Report:
         else:
             detail = "no document embedded"
         sentences = f"; {self.sentences} summary sentences embedded" if self.sentences else ""
+        if self.resumed or self.resumed_sentences:
+            sentences += (f"; resumed {self.resumed} documents and {self.resumed_sentences} sentences "
+                          "embedded by an interrupted rebuild")
         return (f"{prefix}added {self.added}, changed {self.changed}, removed {self.removed}, "
                 f"total {self.total} in {self.seconds:.1f} s ({detail}){sentences}")
 
@@ -135,11 +156,15 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
     bm25 = params(settings)
     if manifest is not None and full_reason is None:
         report.refreshed = parts_staleness(manifest, bm25)
+    work = chunks.work_folder(out)
     if full_reason is None and not diff and not report.retyped and not report.refreshed:
         report.up_to_date = True
+        chunks.WorkFolder(work, {}).remove()  # left by a run killed before the corpus came back to the index
         return report
 
+    say = _say if progress else (lambda line: None)
     old = None if full_reason else _load_old(out)
+    old_folder = out.resolve() if old is not None else None  # its files may be linked into the new version
     to_embed = corpus.documents if full_reason else diff.added + diff.changed
     split = _sentences_to_embed(corpus, old, to_embed)
     model_info = _model_info(settings, encoder, old, manifest if full_reason is None else None,
@@ -148,29 +173,77 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
     encoder = model_info.pop("embedder")
     if old is not None and encoder is not None and model_info["dimension"] != old.dimension:
         report.full_reason = f"dimension changed from {old.dimension} to {model_info['dimension']}"
-        old, to_embed = None, corpus.documents
+        old, old_folder, to_embed = None, None, corpus.documents
         split = _sentences_to_embed(corpus, old, to_embed)
+    dimension = model_info["dimension"]
+    backend = getattr(model_info["encoder"], "backend", None)
+    saved = chunks.WorkFolder(work, {"model": model_info["model"], "fingerprint": model_info["model_fingerprint"],
+                                     "backend": backend, "dimension": dimension})
     started = time.perf_counter()
-    new_vectors = _embed(encoder, to_embed, progress)
-    if to_embed:  # docs/s counts document encoding alone: not imports, model load, export or sentences
-        report.embed_seconds, report.embedded = time.perf_counter() - started, len(to_embed)
+    fresh, report.resumed, _ = chunks.embed(saved, "documents", [[d.embedding_text] for d in to_embed], encoder,
+                                            label="embedding", unit="docs", progress=progress, say=say)
+    if len(to_embed) > report.resumed:  # docs/s counts document encoding alone: not model load or sentences
+        report.embed_seconds, report.embedded = time.perf_counter() - started, len(to_embed) - report.resumed
         report.encoder = model_info["encoder"].backend
-    vectors = _assemble(corpus, old, to_embed, new_vectors, model_info["dimension"])
-    sentence_vectors = _assemble_sentences(corpus, old, split, encoder, model_info["dimension"], progress)
-    report.sentences = sum(len(parts) for parts in split.values())
-    reuse_bm25 = old is not None and old.keyword is not None and not diff and old.keyword.params == bm25
+    old_rows = _old_rows(old)
+    same_rows = old is not None and list(old_rows) == [d.id for d in corpus.documents]
+    vectors = _assemble(corpus, old, old_rows, to_embed, fresh, dimension)
+    sentence_vectors, report.sentences, report.resumed_sentences = _assemble_sentences(
+        corpus, old, old_rows, split, saved, encoder, dimension, progress, say)
+    reuse_bm25 = same_rows and old.keyword is not None and not diff and old.keyword.params == bm25
+    if not reuse_bm25:
+        say(f"building the BM25 keyword index ({len(corpus):,} documents)")
     keyword = old.keyword if reuse_bm25 else KeywordIndex.build([keyword_text(d) for d in corpus.documents],
                                                                 settings)
+    same_vectors = same_rows and not to_embed
+    same_ann = same_vectors and index_type == old.manifest.index_type
+    if not same_ann:
+        say(f"building the FAISS {index_type} index ({len(corpus):,} vectors)")
     try:
         index = Index.build(corpus.documents, vectors, _provenance(settings, corpus, model_info),
-                            index_type=index_type, sentences=sentence_vectors, keyword=keyword)
+                            index_type=index_type, sentences=sentence_vectors, keyword=keyword,
+                            ann=old.ann if same_ann else None)
     except RuntimeError as exc:  # FAISS rejects the factory string or cannot train on this many vectors
         raise RebuildError(f"FAISS index type {index_type!r} cannot be built: {str(exc).splitlines()[0]}") from None
+    same_sentences = same_rows and not split and old.manifest.sentences == index.manifest.sentences  # and dtype
+    # A documents.sqlite from before manifest format 3 lacks the content hashes: written again, never linked.
+    same_documents = same_rows and not diff and old.manifest.listed is None
+    unchanged = _unchanged_files(old_folder, same_documents, same_vectors, same_ann, same_sentences, reuse_bm25)
+    report.linked = sorted(unchanged)
+    say(f"writing the index to {out}" + (f" (linking unchanged {', '.join(report.linked)})" if unchanged else ""))
     try:
-        index.save(out, before_swap=_pause_before_swap)
+        index.save(out, before_swap=_pause_before_swap, reuse=unchanged)
     except OSError as exc:
         raise RebuildError(f"cannot write the index to {out}: {exc.strerror or exc}") from None
+    saved.remove()  # the new version is in place: the embeddings kept for a resume are no longer needed
     return report
+
+
+def _say(line: str) -> None:
+    """A status line on stderr, for the phases without a bar."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _old_rows(old: Index | None) -> dict[str, int]:
+    """Each document id of the old index and its row (from the row-ordered ids beside the content hashes, so no
+    document record is parsed)."""
+    if old is None:
+        return {}
+    ids = list(document_hashes(old.manifest)) or [d.id for d in old.documents]
+    return {doc_id: row for row, doc_id in enumerate(ids)}
+
+
+def _unchanged_files(old_folder: Path | None, same_documents: bool, same_vectors: bool, same_ann: bool,
+                     same_sentences: bool, same_bm25: bool) -> dict[str, Path]:
+    """The files of the new version that would hold exactly what the previous version's do, by name, with
+    the previous version's path: the save hard-links them instead of writing gigabytes again."""
+    if old_folder is None:
+        return {}
+    groups = [((DOCUMENTS_DB, DATE_SPANS, COLLECTIONS), same_documents), ((VECTORS,), same_vectors),
+              ((FAISS_INDEX,), same_ann), ((SENTENCES, SENTENCE_OFFSETS), same_sentences), ((BM25,), same_bm25)]
+    # A group is written together (the collection codes come with the document table): linked whole or not at all.
+    return {name: old_folder / name for names, same in groups
+            if same and all((old_folder / name).exists() for name in names) for name in names}
 
 
 def _index_type(manifest: Manifest | None, count: int) -> str:
@@ -204,7 +277,7 @@ def _model_info(settings: Settings, encoder: Encoder | OnnxEncoder | None, old: 
     ("embedder"); loads an encoder only when something must be embedded (a removal-only rebuild keeps the
     old index's facts). `kept` is the manifest of an index whose model is unchanged: a recorded fallback to
     sentence-transformers is kept rather than the export retried (`--full` retries it)."""
-    from rag.index.encoder import Encoder, fallback_notice, rebuild_encoder, record_of, weights_signature
+    from rag.index.encoder import Encoder, fallback_notice, gpu_device, rebuild_encoder, record_of, weights_signature
     from rag.index.onnx import OnnxEncoder
 
     if not needed and old is not None:
@@ -213,7 +286,7 @@ def _model_info(settings: Settings, encoder: Encoder | OnnxEncoder | None, old: 
     if encoder is not None:
         record = record_of(encoder)
     elif kept is not None and kept.encoder is not None and kept.encoder.fallback:
-        encoder, record = Encoder(settings.model), kept.encoder
+        encoder, record = Encoder(settings.model, device=gpu_device(settings.device) or "cpu"), kept.encoder
     else:
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else None
         encoder, record = rebuild_encoder(settings, _check_texts(corpus.documents), log=log)
@@ -235,22 +308,15 @@ def _check_texts(documents: Sequence[Document]) -> list[str]:
     return [*CHECK_TEXTS, *texts[::max(1, len(texts) // CHECK_SAMPLE)][:CHECK_SAMPLE]]
 
 
-def _embed(encoder: Encoder | OnnxEncoder | None, documents: list, progress: bool) -> np.ndarray | None:
-    if not documents:
-        return None
-    return encoder.encode([d.embedding_text for d in documents], progress=progress)
-
-
-def _assemble(corpus: Corpus, old: Index | None, embedded: list, new_vectors: np.ndarray | None,
-              dimension: int) -> np.ndarray:
+def _assemble(corpus: Corpus, old: Index | None, old_rows: dict[str, int], embedded: list,
+              fresh: list[np.ndarray], dimension: int) -> np.ndarray:
     """Vectors in corpus order: fresh embeddings for `embedded`, the old index's rows for the rest."""
     import numpy as np
 
     vectors = np.empty((len(corpus), dimension), dtype=np.float32)
-    fresh = {d.id: i for i, d in enumerate(embedded)}
-    old_rows = {d.id: i for i, d in enumerate(old.documents)} if old is not None else {}
+    position = {d.id: i for i, d in enumerate(embedded)}
     for row, doc in enumerate(corpus.documents):
-        vectors[row] = new_vectors[fresh[doc.id]] if doc.id in fresh else old.vectors[old_rows[doc.id]]
+        vectors[row] = fresh[position[doc.id]][0] if doc.id in position else old.vectors[old_rows[doc.id]]
     return vectors
 
 
@@ -261,22 +327,22 @@ def _sentences_to_embed(corpus: Corpus, old: Index | None, embedded: list) -> di
     return {d.id: sentences(d.summary) for d in (embedded if keep else corpus.documents)}
 
 
-def _assemble_sentences(corpus: Corpus, old: Index | None, split: dict[str, list[str]], encoder: Encoder | None,
-                        dimension: int, progress: bool) -> SentenceVectors:
-    """Sentence vectors in corpus order: fresh embeddings for the documents in `split`, the old index's for
-    the rest (one encoder call for all fresh sentences)."""
+def _assemble_sentences(corpus: Corpus, old: Index | None, old_rows: dict[str, int], split: dict[str, list[str]],
+                        saved: chunks.WorkFolder, encoder: Encoder | None, dimension: int, progress: bool,
+                        say) -> tuple[SentenceVectors, int, int]:
+    """Sentence vectors in corpus order: fresh embeddings for the documents in `split` (saved chunk by chunk,
+    reusing an interrupted run's), the old index's for the rest; with the counts embedded and resumed."""
     import numpy as np
 
-    flat = [part for parts in split.values() for part in parts]
-    fresh = encoder.encode(flat, progress=progress) if flat else np.zeros((0, dimension), dtype=np.float32)
-    starts, start = {}, 0
-    for doc_id, parts in split.items():
-        starts[doc_id], start = start, start + len(parts)
-    old_rows = {d.id: i for i, d in enumerate(old.documents)} if old is not None else {}
-    chunks = [fresh[starts[d.id]:starts[d.id] + len(split[d.id])] if d.id in split
-              else old.sentence_vectors(old_rows[d.id]) for d in corpus.documents]
-    vectors = np.concatenate(chunks) if chunks else np.zeros((0, dimension), dtype=np.float32)
-    return SentenceVectors.assemble([len(chunk) for chunk in chunks], vectors)
+    ids = list(split)
+    fresh, _, resumed = chunks.embed(saved, "sentences", [split[i] for i in ids], encoder, label="sentences",
+                                     unit="sentences", progress=progress, say=say)
+    position = {doc_id: n for n, doc_id in enumerate(ids)}
+    parts = [fresh[position[d.id]] if d.id in position else old.sentence_vectors(old_rows[d.id])
+             for d in corpus.documents]
+    vectors = np.concatenate(parts) if parts else np.zeros((0, dimension), dtype=np.float32)
+    embedded = sum(len(p) for p in split.values()) - resumed
+    return SentenceVectors.assemble([len(p) for p in parts], vectors), embedded, resumed
 
 
 def _provenance(settings: Settings, corpus: Corpus, model_info: dict) -> Manifest:

@@ -378,14 +378,38 @@ def record_of(encoder: Encoder | OnnxEncoder, fallback: str | None = None) -> En
     return EncoderRecord(backend=Backend.SENTENCE_TRANSFORMERS.value, fallback=fallback)
 
 
+def gpu_device(device: str) -> str | None:
+    """The torch device a rebuild embeds on for the `device` setting ("cuda", "cuda:1"), or None for the CPU
+    (the ONNX export). ModelError, one line, when a GPU is asked for and torch sees none."""
+    if device == "cpu":
+        return None
+    import torch
+
+    available = torch.cuda.is_available()
+    if device == "auto":
+        return "cuda" if available else None
+    number = int(device.partition(":")[2] or 0)
+    if not available or number >= torch.cuda.device_count():
+        seen = f"{torch.cuda.device_count()} CUDA device(s)" if available else "no CUDA device"
+        raise ModelError(f"device {device!r} (--device or RAG_DEVICE) asks for a GPU, but torch sees {seen} "
+                         f"(torch {torch.__version__}, CUDA {torch.version.cuda or 'not built in'}); "
+                         "use --device cpu")
+    return device
+
+
 def rebuild_encoder(settings: Settings, check_texts: Sequence[str] | None = None, *,
                     log: Callable[[str], None] | None = None) -> tuple[Encoder | OnnxEncoder, EncoderRecord]:
-    """The encoder a rebuild uses for `settings.model`: the verified ONNX export (made and checked against
-    sentence-transformers on `check_texts` the first time), else sentence-transformers, with the reason in
-    the record's `fallback`. `log` hears one line when an export starts."""
+    """The encoder a rebuild uses for `settings.model`: on a GPU (`settings.device`), sentence-transformers
+    there; otherwise the verified ONNX export (made and checked against sentence-transformers on `check_texts`
+    the first time), else sentence-transformers, with the reason in the record's `fallback`. `log` hears one
+    line when an export starts."""
     from rag.index.onnx import OnnxEncoder
 
     model, cache = settings.model, settings.onnx_cache
+    gpu = gpu_device(settings.device)
+    if gpu is not None:  # onnxruntime here has only its CPU provider; torch runs the model on the GPU
+        encoder = Encoder(model, device=gpu)
+        return encoder, record_of(encoder)
     try:
         folder = find_onnx(model, cache)
         if folder is None:
@@ -418,5 +442,5 @@ def serving_encoder(manifest: Manifest, settings: Settings, check_texts: Sequenc
                 return OnnxEncoder(record.onnx_folder, threads=settings.encoder_threads), None
         except ModelError:
             pass  # gone from the cache (or damaged): look it up again below
-    encoder, record = rebuild_encoder(settings, check_texts)
+    encoder, record = rebuild_encoder(replace(settings, device="cpu"), check_texts)  # questions: CPU
     return encoder, fallback_notice(record.fallback) if record.fallback else None

@@ -111,8 +111,8 @@ class KeywordIndex:
 
         BM25+ gives a document lacking every word a floor score; that floor is subtracted so that
         "matched" means sharing a word with the question. `allowed` (a boolean mask over rows) is applied
-        here, in place, rather than as bm25s's float weight mask: at a million rows that took 16 ms a
-        question against 1.5 ms (the whole method: 5 ms unfiltered against 1.3 ms).
+        here, in place, rather than as bm25s's float weight mask: at a million rows a 1-year filter's
+        scores took 11.4 ms that way against 5.0 ms (unfiltered 4.8 ms either way).
         """
         import numpy as np
 

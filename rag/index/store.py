@@ -33,7 +33,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,7 +58,7 @@ from rag.index.manifest import (
     removed_titles,
     staleness,
 )
-from rag.index.versions import fsync_path, publish
+from rag.index.versions import fsync_path, link_or_copy, publish
 
 if TYPE_CHECKING:
     import numpy as np
@@ -249,11 +249,12 @@ class Index:
     @classmethod
     def build(cls, documents: Sequence[Document], vectors: np.ndarray, manifest: Manifest | None = None, *,
               model: str | None = None, index_type: str | None = None, sentences: SentenceVectors | None = None,
-              keyword: KeywordIndex | None = None) -> Index:
+              keyword: KeywordIndex | None = None, ann: object | None = None) -> Index:
         """An index over `documents` and their unit `vectors` (same order), with their summaries' `sentences`
         vectors and BM25 `keyword` index when given, its manifest's structure (dimension, document hashes,
         corpus fingerprint, sentence splitter, BM25 parameters) filled in. `model` and `index_type`, when
-        given, override the manifest's. Raises RuntimeError when FAISS cannot build `index_type`."""
+        given, override the manifest's; `ann`, a FAISS index already over `vectors`, is kept rather than built
+        again. Raises RuntimeError when FAISS cannot build `index_type`."""
         import numpy as np
 
         manifest = manifest or Manifest()
@@ -267,7 +268,7 @@ class Index:
             sentences = replace(sentences, vectors=np.zeros((0, vectors.shape[1]), dtype=np.float32))
         structure = _structure(documents, vectors, sentences, keyword)
         return cls(documents, vectors, replace(manifest, **overrides, **structure), sentences=sentences,
-                   keyword=keyword)
+                   keyword=keyword, ann=ann)
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -407,30 +408,43 @@ class Index:
                                    f"`{rebuild_command(path, full=True)}`")
         return cls(documents, vectors, manifest, path, searchable, sentences, keyword, spans, codes)
 
-    def save(self, path: Path, *, before_swap: Callable[[], None] | None = None) -> Path:
+    def save(self, path: Path, *, before_swap: Callable[[], None] | None = None,
+             reuse: Mapping[str, Path] | None = None) -> Path:
         """Write atomically to `path` and return the version folder written. The manifest's structural
         fields are refreshed here so they always describe the files. Concurrent writers must hold
-        `writer_lock(path)`. `before_swap` runs when the new version is complete but not yet visible."""
+        `writer_lock(path)`. `before_swap` runs when the new version is complete but not yet visible.
+        `reuse` names files (or bm25/) of the previous version that hold exactly what this one would write:
+        they are hard-linked (`versions.link_or_copy`), not written again."""
         self.manifest = replace(self.manifest, **_structure(self.documents, self.vectors, self.sentences,
                                                             self.keyword))
-        version = publish(Path(path), self._write_files, before_swap=before_swap)
+        reuse = dict(reuse or {})
+
+        def write_files(folder: Path) -> None:
+            for name, source in reuse.items():
+                link_or_copy(source, folder / name)
+            self._write_files(folder, skip=set(reuse))
+
+        version = publish(Path(path), write_files, before_swap=before_swap)
         self.path = Path(path)
         self.manifest = replace(self.manifest, folder=Path(version).resolve())  # where its hashes now live
         return version
 
-    def _write_files(self, folder: Path) -> None:
+    def _write_files(self, folder: Path, skip: set[str] = frozenset()) -> None:
         import numpy as np
 
         def write(name: str, fill: Callable) -> None:
+            if name in skip:
+                return
             with (folder / name).open("wb") as fh:
                 fill(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
 
-        names, codes = DocumentTable.write(folder / DOCUMENTS_DB, self.documents)
-        fsync_path(folder / DOCUMENTS_DB)
+        if DOCUMENTS_DB not in skip:
+            names, codes = DocumentTable.write(folder / DOCUMENTS_DB, self.documents)
+            fsync_path(folder / DOCUMENTS_DB)
         write(DATE_SPANS, lambda fh: np.save(fh, self.date_spans(), allow_pickle=False))
-        write(COLLECTIONS, lambda fh: np.save(fh, codes, allow_pickle=False))
+        write(COLLECTIONS, lambda fh: np.save(fh, codes, allow_pickle=False))  # skipped with DOCUMENTS_DB
         write(VECTORS, lambda fh: np.save(fh, np.ascontiguousarray(self.vectors, dtype=np.float32),
                                           allow_pickle=False))
         write(FAISS_INDEX, lambda fh: fh.write(ann.serialize(self.ann)))
@@ -439,7 +453,7 @@ class Index:
                                                 allow_pickle=False))
             write(SENTENCE_OFFSETS, lambda fh: np.save(fh, np.asarray(self.sentences.offsets, dtype=np.int64),
                                                        allow_pickle=False))
-        if self.keyword is not None:
+        if self.keyword is not None and BM25 not in skip:
             self.keyword.save(folder / BM25)
             fsync_path(folder)
         write(MANIFEST, lambda fh: fh.write(

@@ -3,11 +3,13 @@
 The index path (e.g. `embeddings/index`) points at a version folder beside it (`index.v3`). A save writes
 and fsyncs a temporary sibling (`index.tmp-<pid>`), renames it to the next version and replaces the
 symlink in one `os.replace`, so at every instant the path names a whole index. Leftovers of killed writers
-are removed by `clean_leftovers` under `writer_lock`.
+are removed by `clean_leftovers` under `writer_lock`. Files a new version shares unchanged with the previous
+one are hard-linked into it (`link_or_copy`), not written again.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -82,6 +84,26 @@ def clean_leftovers(path: Path) -> list[Path]:
                 item.unlink(missing_ok=True)
             removed.append(item)
     return removed
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Give `target` the content of `source` (a file, or a folder of files) by a hard link: versions share
+    the bytes, nothing is written. Safe because a published version's files are never written again, and
+    removing the old version only drops its names. Copied (and fsynced) when a link cannot be made (another
+    filesystem, or one without hard links)."""
+    source, target = Path(source), Path(target)
+    if source.is_dir():
+        target.mkdir()
+        for item in source.iterdir():
+            link_or_copy(item, target / item.name)
+        return
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        shutil.copyfile(source, target)
+        fsync_path(target)
 
 
 def fsync_path(path: Path) -> None:

@@ -22,9 +22,10 @@ from rag.documents.corpus import load_corpus
 from rag.documents.sentences import SPLITTER, sentences
 from rag.index import ann
 from rag.index.build import PAUSE_BEFORE_SWAP_ENV, rebuild
+from rag.index.chunks import CHUNK_ENV, PAUSE_AFTER_CHUNK_ENV
 from rag.index.encoder import MIN_COSINE, resolve_model
 from rag.index.keyword import params
-from rag.index.store import MANIFEST, VECTORS, Index
+from rag.index.store import BM25, FAISS_INDEX, MANIFEST, SENTENCES, VECTORS, Index
 from rag.settings import Settings
 
 PAGE = "000_e07505288b6fd7bd.txt"
@@ -75,7 +76,12 @@ def test_scratch_build_writes_a_consistent_index_and_a_summary(scratch):
     assert re.fullmatch(r"full rebuild \(no index yet\): added 20, changed 0, removed 0, total 20 in [\d.]+ s "
                         r"\(embedding [\d.]+ s, \d+ docs/s, onnx\); 34 summary sentences embedded",
                         result.stdout.strip())
-    assert "embedding: 100%" in result.stderr and "20/20" in result.stderr
+    assert "embedding: 100%" in result.stderr and "20/20" in result.stderr and " docs/s]" in result.stderr
+    assert "sentences: 100%" in result.stderr and "34/34" in result.stderr
+    for phase in ("building the BM25 keyword index (20 documents)", "building the FAISS Flat index (20 vectors)",
+                  f"writing the index to {work / 'index'}"):
+        assert phase in result.stderr.splitlines()
+    assert not (work / "index.work").exists()  # the embeddings kept for a resume go once the index is in place
     index = Index.load(work / "index")
     manifest = json.loads((work / "index" / MANIFEST).read_text())
     assert len(index) == manifest["count"] == 20 and manifest["dimension"] == 384
@@ -116,7 +122,8 @@ def test_one_edit_embeds_only_that_documents_text_and_sentences(work, encoder):
     new = Index.load(work / "index")
     (doc,) = [d for d in new.documents if "Yuri V. Andropov" in (d.summary or "")]
     parts = sentences(doc.summary)
-    assert counting.texts == [doc.embedding_text, *parts] and report.sentences == len(parts) > 1
+    assert counting.texts[0] == doc.embedding_text and report.sentences == len(parts) > 1
+    assert sorted(counting.texts[1:]) == sorted(parts)  # one chunk's sentences, longest first
     row = [d.id for d in new.documents].index(doc.id)
     np.testing.assert_allclose(new.sentence_vectors(row), encoder.encode(parts), atol=1e-5)
     for other in range(len(new)):
@@ -335,6 +342,119 @@ def test_sigkill_while_writing_leaves_the_old_index_and_the_next_run_recovers(wo
     assert "Yuri V. Andropov" in Index.load(work / "index").documents[0].summary
     assert sorted(p.name for p in work.iterdir() if p.name.startswith("index")) == [
         "index", "index.lock", (work / "index").resolve().name]
+
+
+@pytest.mark.slow
+def test_a_rebuild_killed_after_some_chunks_resumes_with_only_the_rest(tmp_path, monkeypatch):
+    from rag.index.onnx import OnnxEncoder
+
+    for name in ("killed", "clean"):
+        shutil.copytree(ROOT / "corpus", tmp_path / name / "corpus")
+        write_synthetic(tmp_path / name / "corpus" / "synthetic.jsonl", 200)
+    work = tmp_path / "killed"
+    process = _start(work, **{CHUNK_ENV: "40", PAUSE_AFTER_CHUNK_ENV: "5"})
+    _kill_when(process, rb"saved documents-000003.json \(120 of 220\)")
+    assert process.returncode == -signal.SIGKILL and not (work / "index").exists()
+    assert len(list((work / "index.work").glob("documents-*.json"))) == 3
+
+    encoded = []
+    real_encode = OnnxEncoder.encode
+    monkeypatch.setattr(OnnxEncoder, "encode", lambda self, texts, **o: encoded.extend(texts) or real_encode(
+        self, texts, **o))
+    monkeypatch.setenv(CHUNK_ENV, "40")
+    corpus = load_corpus(work / "corpus").documents
+    report = rebuild(Settings(corpus_dir=work / "corpus", index_dir=work / "index"), progress=False)
+    assert (report.resumed, report.embedded, report.resumed_sentences) == (120, 100, 0)
+    assert "resumed 120 documents and 0 sentences embedded by an interrupted rebuild" in report.line(work / "index")
+    documents = encoded[:100]  # then every summary's sentences
+    assert sorted(documents) == sorted(d.embedding_text for d in corpus[120:])
+    assert not (work / "index.work").exists()
+
+    clean = tmp_path / "clean"
+    rebuild(Settings(corpus_dir=clean / "corpus", index_dir=clean / "index"), progress=False)
+    resumed, whole = Index.load(work / "index"), Index.load(clean / "index")
+    np.testing.assert_array_equal(resumed.vectors, whole.vectors)
+    np.testing.assert_array_equal(resumed.sentences.vectors, whole.sentences.vectors)
+    assert [d.id for d in resumed.documents] == [d.id for d in whole.documents]
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_saved_chunks_and_says_how_to_resume(work):
+    old = Index.load(work / "index")
+    write_synthetic(work / "corpus" / "synthetic.jsonl", 100)
+    process = _start(work, **{CHUNK_ENV: "40", PAUSE_AFTER_CHUNK_ENV: "30"})
+    seen = b""
+    while b"saved documents-000001.json" not in seen:
+        chunk = os.read(process.stderr.fileno(), 4096)
+        assert chunk, seen[-500:]
+        seen += chunk
+    process.send_signal(signal.SIGINT)
+    stderr = (seen + process.communicate(timeout=60)[1]).decode()
+    assert process.returncode == 130
+    assert f"stopped: 40 of 100 documents embedded are kept in {work / 'index.work'}; run the rebuild again to " \
+           "resume" in stderr and stderr.rstrip().endswith("error: interrupted")
+    _assert_untouched(work, old)
+    assert len(list((work / "index.work").glob("documents-*.json"))) == 1
+
+
+@pytest.mark.slow
+def test_files_a_rebuild_leaves_unchanged_are_hard_links_not_copies(work):
+    def inodes() -> dict[str, int]:
+        folder = (work / "index").resolve()
+        files = [folder / name for name in (VECTORS, FAISS_INDEX, SENTENCES, "documents.sqlite")]
+        files += list((folder / BM25).iterdir())
+        return {str(f.relative_to(folder)): f.stat().st_ino for f in files}
+
+    before = inodes()
+    retyped = run(work, "--index-type", "HNSW32")
+    assert retyped.returncode == 0, retyped.stderr
+    assert "(linking unchanged bm25, collections.npy, date_spans.npy, documents.sqlite, sentence_offsets.npy, " \
+           "sentences.npy, vectors.npy)" in retyped.stderr
+    after = inodes()
+    assert {name for name in before if after[name] == before[name]} == set(before) - {FAISS_INDEX}
+    rescored = run(work, RAG_BM25_B="0.5")
+    assert rescored.returncode == 0 and "building the FAISS" not in rescored.stderr  # the HNSW graph is kept
+    last = inodes()
+    assert {name for name in before if last[name] == after[name]} == {VECTORS, FAISS_INDEX, SENTENCES,
+                                                                     "documents.sqlite"}
+    index = Index.load(work / "index")
+    assert index.manifest.index_type == "HNSW32" and index.keyword.params["b"] == 0.5 and len(index) == 20
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith("index")) == [
+        "index", "index.lock", (work / "index").resolve().name]
+
+
+def test_a_document_table_without_hashes_is_rewritten_not_linked(work):
+    # An index from before manifest format 3: the hashes in manifest.json, none in documents.sqlite.
+    import sqlite3
+
+    from rag.index.manifest import document_hashes, read_manifest
+
+    folder = (work / "index").resolve()
+    manifest = json.loads((folder / MANIFEST).read_text())
+    held = document_hashes(read_manifest(folder))
+    manifest.update(format=2, documents=held)
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with sqlite3.connect(folder / "documents.sqlite") as connection:
+        connection.execute("ALTER TABLE documents DROP COLUMN hash")
+    result = run(work, RAG_BM25_B="0.5")  # the documents are unchanged: only BM25 is rebuilt
+    assert result.returncode == 0, result.stderr
+    assert "documents.sqlite" not in result.stderr.split("linking unchanged")[-1]
+    rebuilt = read_manifest(work / "index")
+    assert rebuilt.listed is None and document_hashes(rebuilt) == held
+    assert "documents" not in json.loads((work / "index" / MANIFEST).read_text())
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.slow
+def test_device_cuda_without_a_gpu_exits_5_with_one_line_and_changes_nothing(work):
+    before = (work / "index" / MANIFEST).read_text()
+    _edit(work, ANDROPOV, "Soviet Politburo member Yuri V. Andropov")
+    result = run(work, "--device", "cuda")
+    assert result.returncode == 5 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("error: device 'cuda' (--device or RAG_DEVICE) asks for a GPU, but torch sees "
+                                    "no CUDA device")
+    assert (work / "index" / MANIFEST).read_text() == before
+    assert run(work, RAG_DEVICE="cuda:0").returncode == 5
 
 
 def test_errors_are_one_line_with_their_exit_status(tmp_path):

@@ -90,3 +90,39 @@ def test_a_folder_that_is_not_a_model_fails_with_model_error(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelError, match=f"cannot load embedding model '{tmp_path}'"):
         _ = Encoder(str(tmp_path)).dimension
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_a_gpu_asked_for_without_one_is_a_one_line_model_error():
+    from rag.index.encoder import ModelError, gpu_device, rebuild_encoder
+    from rag.settings import Settings
+
+    assert gpu_device("cpu") is None and gpu_device("auto") is None
+    with pytest.raises(ModelError, match=r"^device 'cuda' \(--device or RAG_DEVICE\) asks for a GPU, but torch "
+                                         r"sees no CUDA device \(torch .*\); use --device cpu$") as caught:
+        rebuild_encoder(Settings(device="cuda"))  # not swallowed into the ONNX fallback
+    assert caught.value.exit_code == 5 and len(caught.value.line().splitlines()) == 1
+
+
+def test_the_device_setting_reaches_sentence_transformers(monkeypatch):
+    import sentence_transformers
+    import torch
+
+    from rag.index.encoder import rebuild_encoder
+    from rag.settings import Settings
+
+    made = []
+
+    class FakeSentenceTransformer:
+        def __init__(self, path, device=None, **options):
+            made.append(device)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", FakeSentenceTransformer)
+    encoder, record = rebuild_encoder(Settings(device="cuda:1"))
+    assert type(encoder) is Encoder and encoder.device == "cuda:1"
+    assert record.backend == "sentence-transformers" and record.fallback is None
+    encoder.model  # noqa: B018 - loading the model is what is tested
+    assert made == ["cuda:1"]
+    assert rebuild_encoder(Settings(device="auto"))[0].device == "cuda"

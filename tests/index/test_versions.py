@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -75,3 +76,24 @@ def test_lock_of_a_killed_holder_does_not_block(tmp_path):
     started = time.monotonic()
     with writer_lock(tmp_path / "idx"):
         assert time.monotonic() - started < 5
+
+
+def test_link_or_copy_shares_the_bytes_and_copies_across_filesystems(tmp_path, monkeypatch):
+    from rag.index import versions
+
+    (tmp_path / "old" / "bm25").mkdir(parents=True)
+    (tmp_path / "old" / "vectors.npy").write_bytes(b"vectors")
+    (tmp_path / "old" / "bm25" / "vocab.json").write_text("{}")
+    (tmp_path / "new").mkdir()
+    versions.link_or_copy(tmp_path / "old" / "vectors.npy", tmp_path / "new" / "vectors.npy")
+    versions.link_or_copy(tmp_path / "old" / "bm25", tmp_path / "new" / "bm25")
+    assert (tmp_path / "new" / "vectors.npy").stat().st_ino == (tmp_path / "old" / "vectors.npy").stat().st_ino
+    assert (tmp_path / "new" / "bm25" / "vocab.json").samefile(tmp_path / "old" / "bm25" / "vocab.json")
+
+    def cross_device(source, target):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(versions.os, "link", cross_device)
+    versions.link_or_copy(tmp_path / "old" / "vectors.npy", tmp_path / "copy.npy")
+    assert (tmp_path / "copy.npy").read_bytes() == b"vectors"
+    assert not (tmp_path / "copy.npy").samefile(tmp_path / "old" / "vectors.npy")
