@@ -30,8 +30,9 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-# Build side first (rebuild, encoders), then serving from the inside out: one query, start-up, one request over
-# HTTP, the chat in a browser, and load last (the longest, 2 minutes).
-BENCHMARKS = rebuild encode query startup rest browser load
+# Build side first (rebuild, encoders, a stopped rebuild resumed), then serving from the inside out: one query,
+# start-up, one request over HTTP, the chat in a browser, and load last (the longest, 2 minutes). The scale
+# benchmark (bench/scale.py, up to a million documents) runs on its own: see README, "At scale".
+BENCHMARKS = rebuild encode resume query startup rest browser load
 bench: install
 	set -e; for name in $(BENCHMARKS); do echo "== bench/$$name.py"; $(BIN)/python bench/$$name.py; done

@@ -220,12 +220,15 @@ def questions() -> list[str]:
     return [q for q in found if understand(q).date_from is None and understand(q).date_to is None]
 
 
-def windows(count: int, months: bool, seed: int) -> list[tuple[str, str]]:
+def windows(count: int, span: str, seed: int) -> list[tuple[str, str]]:
+    """`count` random date filters of one `span`: "month", "year" or "decade" (ten years: about a fifth of the
+    documents, more than EXACT_SCAN_ROWS at a million, so an approximate index answers through its ID selector)."""
     pick = random.Random(seed)
     out = []
     for _ in range(count):
-        year = pick.randint(1945, 1991)
-        out.append((f"{year}-{pick.randint(1, 12):02d}",) * 2 if months else (str(year), str(year)))
+        year = pick.randint(1945, 1991 - (9 if span == "decade" else 0))
+        out.append({"month": (f"{year}-{pick.randint(1, 12):02d}",) * 2, "year": (str(year), str(year)),
+                    "decade": (str(year), str(year + 9))}[span])
     return out
 
 
@@ -249,8 +252,9 @@ def measure(path: Path, count: int) -> None:
         encoder.encode([q])
         encode.append(time.perf_counter() - t0)
     result["encode_ms"] = float(np.percentile(encode, 50) * 1000)
-    per = count // 3
-    plans = {"none": [(None, None)] * per, "year": windows(per, False, 1), "month": windows(count - 2 * per, True, 2)}
+    per = count // 4
+    plans = {"none": [(None, None)] * per, "decade": windows(per, "decade", 3), "year": windows(per, "year", 1),
+             "month": windows(count - 3 * per, "month", 2)}
     for name, plan in plans.items():
         times = []
         for n, (date_from, date_to) in enumerate(plan):
@@ -262,7 +266,7 @@ def measure(path: Path, count: int) -> None:
     vectors = [encoder.encode([q])[0] for q in queries]
     result["semantic_share"] = float(np.mean([len(index.search(v, min_similarity=retriever.min_similarity, k=1)[0]) > 0
                                               for v in vectors]))
-    for name in ("year", "month"):
+    for name in ("decade", "year", "month"):
         recalls = []
         for n, (date_from, date_to) in enumerate(plans[name][:100]):
             v = vectors[n % len(vectors)]
@@ -365,24 +369,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     print()
-    print(f"{args.questions} questions per size ({args.questions // 3} each: no filter, a 1-year and a 1-month "
-          f"date filter); encode p50 is the floor under query latency; targets are the issue's at 1M")
+    print(f"{args.questions} questions per size ({args.questions // 4} each: no filter, a 10-year, a 1-year and a "
+          f"1-month date filter); encode p50 is the floor under query latency; targets are the issue's at 1M")
     header = ["documents", "index", "build", "one change", "load", "RSS load", "RSS 1k q", "encode p50",
-              "no filter p50/p95", "1 year p50/p95", "1 month p50/p95", "recall@10 year/month", "semantic match"]
+              "no filter p50/p95", "10 years p50/p95", "1 year p50/p95", "1 month p50/p95",
+              "recall@10 10 years/year/month", "semantic match"]
     print(" | ".join(header))
     print(" | ".join(["floor", "", "", "", f"{floor_load:.1f} s", f"{floor_result['rss_load_mb'] / 1024:.2f} GB",
-                      "", "", "", "", "", "", f"{bundled_share:.0%} (bundled)"]))
+                      "", "", "", "", "", "", "", f"{bundled_share:.0%} (bundled)"]))
     for size, built, load, r in rows:
         print(" | ".join([f"{size:,}", built["index_type"], f"{built['build_s']:.0f} s", f"{built['change_s']:.1f} s",
                           f"{load:.1f} s",
                           f"{r['rss_load_mb'] / 1024:.2f} GB ({r['rss_load_file_mb'] / 1024:.2f} mapped)",
                           f"{r['rss_after_mb'] / 1024:.2f} GB ({r['rss_after_file_mb'] / 1024:.2f} mapped)",
-                          f"{r['encode_ms']:.0f} ms", "{:.0f} / {:.0f} ms".format(*r["none"]),
-                          "{:.0f} / {:.0f} ms".format(*r["year"]), "{:.0f} / {:.0f} ms".format(*r["month"]),
-                          f"{r['recall_year']:.2f} / {r['recall_month']:.2f}", f"{r['semantic_share']:.0%}"]))
+                          f"{r['encode_ms']:.0f} ms",
+                          *["{:.0f} / {:.0f} ms".format(*r[plan]) for plan in ("none", "decade", "year", "month")],
+                          " / ".join(f"{r[f'recall_{plan}']:.2f}" for plan in ("decade", "year", "month")),
+                          f"{r['semantic_share']:.0%}"]))
     print(" | ".join(["target (1M)", "", "", f"≤ {TARGETS['change_s']:.0f} s", f"≤ {TARGETS['load_s']:.0f} s",
                       f"≤ {TARGETS['rss_gb']:.0f} GB", "", "",
-                      *[f"≤ {TARGETS['p50_ms']:.0f} / {TARGETS['p95_ms']:.0f} ms"] * 3, f"≥ {TARGETS['recall']}",
+                      *[f"≤ {TARGETS['p50_ms']:.0f} / {TARGETS['p95_ms']:.0f} ms"] * 4, f"≥ {TARGETS['recall']}",
                       ""]))
     return 0
 
