@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from rag.errors import CommandParser, run_command
-from rag.index.ann import DEFAULT_INDEX_TYPE, FLAT_MAX_ROWS, LARGE_INDEX_TYPE
+from rag.index.ann import DEFAULT_INDEX_TYPE, FLAT_MAX_ROWS, for_size
 from rag.index.build import check, rebuild
 from rag.settings import Settings
 
@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{defaults.model}, bundled offline)")
     parser.add_argument("--index-type", metavar="FACTORY",
                         help=f"FAISS factory string such as HNSW32 (default: chosen by size, {DEFAULT_INDEX_TYPE} "
-                             f"(exact) up to {FLAT_MAX_ROWS:,} documents, {LARGE_INDEX_TYPE} above; a type "
-                             f"asked for once is kept)")
+                             f"(exact) up to {FLAT_MAX_ROWS:,} documents, an inverted file of about sqrt(documents) "
+                             f"lists above, e.g. {for_size(1_000_000)} at a million; a type asked for once is kept)")
     parser.add_argument("--device", metavar="DEVICE",
                         help=f"where to embed: cpu (ONNX), cuda or cuda:N (sentence-transformers on that GPU; "
                              f"exit 5 when there is none) or auto (default: $RAG_DEVICE or {defaults.device})")

@@ -40,7 +40,7 @@ def _queries(index: Index, count: int) -> np.ndarray:
 
 def test_index_type_is_chosen_by_size():
     assert ann.for_size(1_000) == "Flat" and ann.for_size(ann.FLAT_MAX_ROWS) == "Flat"
-    assert ann.for_size(ann.FLAT_MAX_ROWS + 1) == ann.LARGE_INDEX_TYPE
+    assert ann.for_size(ann.FLAT_MAX_ROWS + 1) == "IVF256,Flat" and ann.for_size(1_000_000) == "IVF1024,Flat"
 
 
 @pytest.mark.parametrize("share", [0.01, 0.05])  # a 1-month-like and a 1-year-like window of the rows
@@ -83,6 +83,26 @@ def test_the_plain_selector_search_was_the_bug(clustered):
     assert np.mean(wide) >= 0.95 and np.mean(narrow) < np.mean(wide)
 
 
+@pytest.fixture(scope="module")
+def inverted(clustered) -> Index:
+    """The same vectors in the inverted file the size rule picks above FLAT_MAX_ROWS (here 128 lists)."""
+    return Index.build(list(clustered.documents), clustered.vectors, index_type=f"IVF{ann.ivf_lists(N)},Flat")
+
+
+@pytest.mark.parametrize("share", [None, 0.02, 0.2])
+def test_the_inverted_file_keeps_the_exact_top_10(inverted, share, monkeypatch):
+    monkeypatch.setattr(store, "EXACT_SCAN_ROWS", 100)  # restrictions take the ANN path with an ID selector
+    rows = None if share is None else np.flatnonzero(np.random.default_rng(4).random(N) < share)
+    allowed = np.arange(N) if rows is None else rows
+    recalls = []
+    for query in _queries(inverted, 30):
+        found, _ = inverted.search(query, min_similarity=0.2, rows=rows, k=10)
+        assert set(found.tolist()) <= set(allowed.tolist())
+        exact = _exact(inverted, query, allowed, 10, 0.2)
+        recalls.append(len(set(found.tolist()) & exact) / max(len(exact), 1))
+    assert np.mean(recalls) >= 0.95
+
+
 def test_unrestricted_hnsw_search_is_ordered_and_thresholded(clustered):
     query = _queries(clustered, 1)[0]
     found, scores = clustered.search(query, min_similarity=0.2, depth=50)
@@ -96,9 +116,10 @@ def _mapped(path) -> bool:
         return any(line.rstrip().endswith(str(path)) for line in fh)
 
 
-@pytest.mark.parametrize("index_type", ["Flat", "HNSW32"])
-def test_a_read_index_is_memory_mapped_and_searches_as_the_built_one(clustered, tmp_path, index_type):
-    built = clustered.ann if index_type == "HNSW32" else ann.build(clustered.vectors, "Flat")
+@pytest.mark.parametrize("index_type", ["Flat", "HNSW32", "IVF128,Flat"])
+def test_a_read_index_is_memory_mapped_and_searches_as_the_built_one(clustered, inverted, tmp_path, index_type):
+    built = {"HNSW32": clustered.ann, "IVF128,Flat": inverted.ann}.get(index_type) or ann.build(clustered.vectors,
+                                                                                                  "Flat")
     path = tmp_path / "index.faiss"
     path.write_bytes(ann.serialize(built))
     read = ann.read(path)
@@ -107,7 +128,8 @@ def test_a_read_index_is_memory_mapped_and_searches_as_the_built_one(clustered, 
     rows = np.flatnonzero(np.random.default_rng(3).random(N) < 0.1)
     for query in _queries(clustered, 5):
         for restriction in (None, rows):
-            for search in (ann.nearest, lambda index, q, k, r: ann.range_search(index, q, 0.2, r)):
+            ranged = [] if index_type.startswith("IVF") else [lambda i, q, k, r: ann.range_search(i, q, 0.2, r)]
+            for search in (ann.nearest, *ranged):  # range search is for exact (and HNSW) indexes only
                 a, b = search(built, query, 10, restriction), search(read, query, 10, restriction)
                 np.testing.assert_array_equal(a[0], b[0])
                 np.testing.assert_array_equal(a[1], b[1])
