@@ -73,13 +73,13 @@ BM25 = "bm25"
 DATE_SPANS = "date_spans.npy"
 COLLECTIONS = "collections.npy"
 #: A row restriction of at most this many rows on an approximate index (HNSW, IVF) is scanned exactly over
-#: the stored vectors (as Qdrant's full_scan_threshold): exact, and cheaper than an HNSW search widened to
-#: see through the hidden rows. Gathering and scoring memory-mapped 384-dimensional rows took 16 ms for 5k,
+#: the stored vectors (as Qdrant's full_scan_threshold): exact, and cheaper than an approximate search widened
+#: to see through the hidden rows. Gathering and scoring memory-mapped 384-dimensional rows took 16 ms for 5k,
 #: 27 ms for 20k, 59 ms for 50k (2 shared cores); 30k lets a 1-year window of a million documents
 #: (about 1/47 of them) take this path. A FAISS Flat search with an ID selector was no faster (23 ms at 20k).
 EXACT_SCAN_ROWS = 30_000
-#: An unlimited search on an approximate index returns at most this many rows (FAISS's HNSW has no range
-#: search that sees past its efSearch candidates); the default fusion depth is 200.
+#: An unlimited search on an approximate index returns at most this many rows (an HNSW or IVF search sees only
+#: its efSearch candidates or probed lists, so it has no honest range search); the default fusion depth is 200.
 ANN_ROWS = 1_000
 
 __all__ = ["BM25", "COLLECTIONS", "DATE_SPANS", "DEFAULT_INDEX_TYPE", "DOCUMENTS", "DOCUMENTS_DB", "FAISS_INDEX",
