@@ -53,18 +53,24 @@ def test_a_small_restriction_is_scanned_exactly(clustered, share):
         assert set(found.tolist()) <= set(rows.tolist()) and list(scores) == sorted(scores, reverse=True)
 
 
+def _recall_at_10(index: Index, rows: np.ndarray | None) -> float:
+    """Mean share of brute force's top 10 (within `rows`, all when None) that `index.search` finds over 30
+    questions; every row it returns must be allowed."""
+    allowed = np.arange(N) if rows is None else rows
+    recalls = []
+    for query in _queries(index, 30):
+        found, _ = index.search(query, min_similarity=0.2, rows=rows, k=10)
+        assert set(found.tolist()) <= set(allowed.tolist())
+        exact = _exact(index, query, allowed, 10, 0.2)
+        recalls.append(len(set(found.tolist()) & exact) / max(len(exact), 1))
+    return float(np.mean(recalls))
+
+
 @pytest.mark.parametrize("share", [0.02, 0.1, 0.5])
 def test_a_large_restriction_on_hnsw_keeps_the_exact_top_10(clustered, share, monkeypatch):
     # Lower the exact-scan threshold so these restrictions take the ANN path with an ID selector.
     monkeypatch.setattr(store, "EXACT_SCAN_ROWS", 100)
-    rows = np.flatnonzero(np.random.default_rng(2).random(N) < share)
-    recalls = []
-    for query in _queries(clustered, 30):
-        found, _ = clustered.search(query, min_similarity=0.2, rows=rows, k=10)
-        assert set(found.tolist()) <= set(rows.tolist())
-        exact = _exact(clustered, query, rows, 10, 0.2)
-        recalls.append(len(set(found.tolist()) & exact) / max(len(exact), 1))
-    assert np.mean(recalls) >= 0.95
+    assert _recall_at_10(clustered, np.flatnonzero(np.random.default_rng(2).random(N) < share)) >= 0.95
 
 
 def test_the_plain_selector_search_was_the_bug(clustered):
@@ -93,14 +99,7 @@ def inverted(clustered) -> Index:
 def test_the_inverted_file_keeps_the_exact_top_10(inverted, share, monkeypatch):
     monkeypatch.setattr(store, "EXACT_SCAN_ROWS", 100)  # restrictions take the ANN path with an ID selector
     rows = None if share is None else np.flatnonzero(np.random.default_rng(4).random(N) < share)
-    allowed = np.arange(N) if rows is None else rows
-    recalls = []
-    for query in _queries(inverted, 30):
-        found, _ = inverted.search(query, min_similarity=0.2, rows=rows, k=10)
-        assert set(found.tolist()) <= set(allowed.tolist())
-        exact = _exact(inverted, query, allowed, 10, 0.2)
-        recalls.append(len(set(found.tolist()) & exact) / max(len(exact), 1))
-    assert np.mean(recalls) >= 0.95
+    assert _recall_at_10(inverted, rows) >= 0.95
 
 
 def test_unrestricted_hnsw_search_is_ordered_and_thresholded(clustered):
