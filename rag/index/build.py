@@ -56,7 +56,7 @@ from rag.index.versions import clean_leftovers, writer_lock
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import numpy as np
 
@@ -148,7 +148,8 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
         manifest = None
     index_type = index_type or _index_type(manifest, len(corpus))
     full_reason = _full_reason(manifest, settings.model, full)
-    diff = changes(manifest, corpus.documents)
+    held = document_hashes(manifest) if manifest is not None else {}  # read once: a second per million rows
+    diff = changes(manifest, corpus.documents, held)
     report = Report(added=len(diff.added), changed=len(diff.changed), removed=len(diff.removed),
                     total=len(corpus), full_reason=full_reason)
     if manifest is not None and index_type != manifest.index_type:
@@ -185,7 +186,7 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
     if len(to_embed) > report.resumed:  # docs/s counts document encoding alone: not model load or sentences
         report.embed_seconds, report.embedded = time.perf_counter() - started, len(to_embed) - report.resumed
         report.encoder = model_info["encoder"].backend
-    old_rows = _old_rows(old)
+    old_rows = _old_rows(old, held)
     same_rows = old is not None and list(old_rows) == [d.id for d in corpus.documents]
     vectors = _assemble(corpus, old, old_rows, to_embed, fresh, dimension)
     sentence_vectors, report.sentences, report.resumed_sentences = _assemble_sentences(
@@ -224,12 +225,12 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _old_rows(old: Index | None) -> dict[str, int]:
-    """Each document id of the old index and its row (from the row-ordered ids beside the content hashes, so no
-    document record is parsed)."""
+def _old_rows(old: Index | None, held: Mapping[str, str]) -> dict[str, int]:
+    """Each document id of the old index and its row (from `held`, its row-ordered ids and content hashes, so
+    no document record is parsed)."""
     if old is None:
         return {}
-    ids = list(document_hashes(old.manifest)) or [d.id for d in old.documents]
+    ids = list(held) or [d.id for d in old.documents]
     return {doc_id: row for row, doc_id in enumerate(ids)}
 
 
@@ -408,10 +409,11 @@ def check(settings: Settings, index_type: str | None = None) -> list[str]:
     manifest = read_manifest(out)
     if manifest is None:
         return [f"no index at {out}"]
-    diff = changes(manifest, corpus.documents)
+    held = document_hashes(manifest)  # read once for both comparisons
+    diff = changes(manifest, corpus.documents, held)
     titles = removed_titles(out, diff.removed) if diff.removed else None
     reasons = staleness(manifest, corpus.documents, settings.model, index_type=index_type, titles=titles,
-                        bm25=params(settings))
+                        bm25=params(settings), held=held)
     if not reasons:
         Index.load(out)
     return reasons
