@@ -251,8 +251,9 @@ class Retriever:
 
         scores = self.keyword.scores(query, allowed)
         rows = np.flatnonzero(scores > 0)
-        order = best_first(scores[rows], self.settings.fusion_depth)
-        return _Ranking(rows[order], scores[rows][order], dense=scores)
+        matched = scores[rows]
+        order = best_first(matched, self.settings.fusion_depth)
+        return _Ranking(rows[order], matched[order], dense=scores)
 
     def _matched(self, rankings) -> int:
         """How many rows any signal matched: one boolean mask over the rows (np.unique over the signals'
