@@ -43,6 +43,11 @@ class Settings:
     #: else the CPU; asking torch costs its import, about 2 s, on every rebuild that embeds). Serving encodes on
     #: the CPU either way.
     device: str = "cpu"
+    #: From this many indexed documents on, a rebuild writes changed and added documents as a delta segment
+    #: beside the unchanged base files instead of writing every file again (`rag.index.segments`): one edited
+    #: summary took 136 s to absorb at a million documents the old way. Below it every rebuild writes one
+    #: segment (13 s at 100,000), whose BM25 statistics stay exact. 0: always a delta when the change is small.
+    delta_min_rows: int = 50_000
 
     # --- ranking. Weighted reciprocal rank fusion: score = sum over signals of weight / (rrf_k + rank). A small
     # constant (not the usual 60) lets each list's first places count, and keyword evidence counts 0.7 of
@@ -113,7 +118,7 @@ ENV_VARS = {spec.name: f"RAG_{spec.name.upper()}" for spec in fields(Settings)}
 _PATHS = ("corpus_dir", "index_dir", "onnx_cache")
 # Whole-number settings and their least allowed value.
 _WHOLE = {"port": 0, "rrf_k": 0, "fusion_depth": 1, "max_k": 1, "chat_k": 1, "chat_max_k": 1, "concurrency": 1,
-          "encoder_threads": 1}
+          "encoder_threads": 1, "delta_min_rows": 0}
 _REAL = ("semantic_weight", "keyword_weight", "sentence_weight", "min_similarity", "bm25_k1", "bm25_b")
 _FLAGS = ("modern_names",)
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING
 from rag.documents.corpus import Corpus, load_corpus
 from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable, RebuildError
-from rag.index import chunks
+from rag.index import chunks, segments
 from rag.index.ann import for_size
 from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.manifest import (
     Manifest,
     changes,
+    corpus_fingerprint,
     document_hashes,
     model_staleness,
     parts_staleness,
@@ -95,6 +96,7 @@ class Report:
     resumed: int = 0  # documents whose vectors an interrupted rebuild had saved (`rag.index.chunks`)
     resumed_sentences: int = 0
     linked: list[str] = field(default_factory=list)  # files hard-linked from the previous version, unchanged
+    delta: tuple[int, int, int] | None = None  # written as a delta segment: (its documents, retired, base rows)
 
     def line(self, out: Path) -> str:
         if self.up_to_date:
@@ -113,6 +115,11 @@ class Report:
         if self.resumed or self.resumed_sentences:
             sentences += (f"; resumed {self.resumed} documents and {self.resumed_sentences} sentences "
                           "embedded by an interrupted rebuild")
+        if self.delta:
+            ahead, dead, base = self.delta
+            sentences += (f"; kept the {base:,}-row base, with {ahead:,} document{'s' * (ahead != 1)} in its "
+                          f"delta segment retiring {dead:,} base row{'s' * (dead != 1)} (merged into a new base past "
+                          f"{segments.DELTA_MAX_SHARE:.0%} of it, or with --full)")
         return (f"{prefix}added {self.added}, changed {self.changed}, removed {self.removed}, "
                 f"total {self.total} in {self.seconds:.1f} s ({detail}){sentences}")
 
@@ -187,10 +194,22 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
         report.embed_seconds, report.embedded = time.perf_counter() - started, len(to_embed) - report.resumed
         report.encoder = model_info["encoder"].backend
     old_rows = _old_rows(old, held)
-    same_rows = old is not None and list(old_rows) == [d.id for d in corpus.documents]
+    fresh_sentences, report.sentences, report.resumed_sentences = _embed_sentences(split, saved, encoder, progress,
+                                                                                   say)
+    delta = None
+    if old is not None and not report.full_reason and not report.retyped and not report.refreshed:
+        delta = segments.plan(old, corpus.documents, held, old_rows, bm25, settings.delta_min_rows)
+    if delta is not None:
+        provenance = replace(_provenance(settings, corpus, model_info), corpus_fingerprint=corpus_fingerprint(
+            corpus.documents))
+        fresh_by_id = {d.id: vector[0] for d, vector in zip(to_embed, fresh, strict=True)}
+        index = segments.assemble(old, delta, old_rows, fresh_by_id, fresh_sentences, provenance)
+        report.delta = (len(delta.ahead), len(delta.dead), old.base_rows)
+        report.linked = sorted(segments.base_files(old_folder))
+        return _save(index, out, segments.base_files(old_folder), report, saved, say)
+    same_rows = old is not None and old.delta is None and list(old_rows) == [d.id for d in corpus.documents]
     vectors = _assemble(corpus, old, old_rows, to_embed, fresh, dimension)
-    sentence_vectors, report.sentences, report.resumed_sentences = _assemble_sentences(
-        corpus, old, old_rows, split, saved, encoder, dimension, progress, say)
+    sentence_vectors = _assemble_sentences(corpus, old, old_rows, fresh_sentences, dimension)
     reuse_bm25 = same_rows and old.keyword is not None and not diff and old.keyword.params == bm25
     if not reuse_bm25:
         say(f"building the BM25 keyword index ({len(corpus):,} documents)")
@@ -211,6 +230,12 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
     same_documents = same_rows and not diff and old.manifest.listed is None
     unchanged = _unchanged_files(old_folder, same_documents, same_vectors, same_ann, same_sentences, reuse_bm25)
     report.linked = sorted(unchanged)
+    return _save(index, out, unchanged, report, saved, say)
+
+
+def _save(index: Index, out: Path, unchanged: dict[str, Path], report: Report, saved: chunks.WorkFolder,
+          say) -> Report:
+    """Publish the new version, hard-linking the `unchanged` files of the previous one."""
     say(f"writing the index to {out}" + (f" (linking unchanged {', '.join(report.linked)})" if unchanged else ""))
     try:
         index.save(out, before_swap=_pause_before_swap, reuse=unchanged)
@@ -231,7 +256,8 @@ def _old_rows(old: Index | None, held: Mapping[str, str]) -> dict[str, int]:
     if old is None:
         return {}
     ids = list(held) or [d.id for d in old.documents]
-    return {doc_id: row for row, doc_id in enumerate(ids)}
+    live = old.live()  # `held` leaves out the rows a delta retired
+    return dict(zip(ids, range(len(ids)) if live is None else live.nonzero()[0].tolist(), strict=True))
 
 
 def _unchanged_files(old_folder: Path | None, same_documents: bool, same_vectors: bool, same_ann: bool,
@@ -316,8 +342,13 @@ def _assemble(corpus: Corpus, old: Index | None, old_rows: dict[str, int], embed
 
     vectors = np.empty((len(corpus), dimension), dtype=np.float32)
     position = {d.id: i for i, d in enumerate(embedded)}
+    kept = [(row, old_rows[doc.id]) for row, doc in enumerate(corpus.documents) if doc.id not in position]
+    if kept:  # gathered in one call: base and delta rows alike
+        rows, sources = (np.array(column, dtype=np.int64) for column in zip(*kept, strict=True))
+        vectors[rows] = old.vectors_of(sources)
     for row, doc in enumerate(corpus.documents):
-        vectors[row] = fresh[position[doc.id]][0] if doc.id in position else old.vectors[old_rows[doc.id]]
+        if doc.id in position:
+            vectors[row] = fresh[position[doc.id]][0]
     return vectors
 
 
@@ -328,22 +359,25 @@ def _sentences_to_embed(corpus: Corpus, old: Index | None, embedded: list) -> di
     return {d.id: sentences(d.summary) for d in (embedded if keep else corpus.documents)}
 
 
-def _assemble_sentences(corpus: Corpus, old: Index | None, old_rows: dict[str, int], split: dict[str, list[str]],
-                        saved: chunks.WorkFolder, encoder: Encoder | None, dimension: int, progress: bool,
-                        say) -> tuple[SentenceVectors, int, int]:
-    """Sentence vectors in corpus order: fresh embeddings for the documents in `split` (saved chunk by chunk,
-    reusing an interrupted run's), the old index's for the rest; with the counts embedded and resumed."""
-    import numpy as np
-
+def _embed_sentences(split: dict[str, list[str]], saved: chunks.WorkFolder, encoder: Encoder | None,
+                     progress: bool, say) -> tuple[dict[str, np.ndarray], int, int]:
+    """Sentence vectors of the documents in `split`, by id (saved chunk by chunk, reusing an interrupted
+    run's), with the counts embedded and resumed."""
     ids = list(split)
     fresh, _, resumed = chunks.embed(saved, "sentences", [split[i] for i in ids], encoder, label="sentences",
                                      unit="sentences", progress=progress, say=say)
-    position = {doc_id: n for n, doc_id in enumerate(ids)}
-    parts = [fresh[position[d.id]] if d.id in position else old.sentence_vectors(old_rows[d.id])
-             for d in corpus.documents]
-    vectors = np.concatenate(parts) if parts else np.zeros((0, dimension), dtype=np.float32)
     embedded = sum(len(p) for p in split.values()) - resumed
-    return SentenceVectors.assemble([len(p) for p in parts], vectors), embedded, resumed
+    return dict(zip(ids, fresh, strict=True)), embedded, resumed
+
+
+def _assemble_sentences(corpus: Corpus, old: Index | None, old_rows: dict[str, int],
+                        fresh: Mapping[str, np.ndarray], dimension: int) -> SentenceVectors:
+    """Sentence vectors in corpus order: `fresh` ones (by id), the old index's for the rest."""
+    import numpy as np
+
+    parts = [fresh[d.id] if d.id in fresh else old.sentence_vectors(old_rows[d.id]) for d in corpus.documents]
+    vectors = np.concatenate(parts) if parts else np.zeros((0, dimension), dtype=np.float32)
+    return SentenceVectors.assemble([len(p) for p in parts], vectors)
 
 
 def _provenance(settings: Settings, corpus: Corpus, model_info: dict) -> Manifest:

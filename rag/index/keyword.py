@@ -10,6 +10,7 @@ stemmed with PyStemmer's English Snowball stemmer, so "negotiations" finds "nego
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -36,6 +37,10 @@ QUESTION_WORDS = (
     "there", "please", "give", "list", "happened", "know", "did", "does", "do", "what", "which", "who",
     "whom", "when", "where", "why", "how", "was", "were",
 )
+#: Our file beside bm25s's in a saved BM25 folder: the statistics a delta is scored with (bm25s keeps the
+#: document count but not the average length). An index saved without it takes no delta.
+STATS = "stats.json"
+DELTA_ARRAYS = ("data", "indices", "indptr")
 
 
 def keyword_text(doc: Document) -> str:
@@ -53,10 +58,11 @@ class KeywordIndex:
     """BM25 over a fixed list of texts; rows are the texts' positions (the same rows as the vector index).
     Make one with `build` (indexes the texts) or `load` (a saved one, memory-mapped)."""
 
-    def __init__(self, bm25, size: int, parameters: dict):
+    def __init__(self, bm25, size: int, parameters: dict, average_length: float | None = None):
         self._bm25 = bm25
         self.size = size
         self.params = parameters  # see `params`: what the manifest records and staleness compares
+        self.average_length = average_length  # words per document; None when loaded from an index without STATS
 
     @classmethod
     def build(cls, texts: Sequence[str], settings: Settings | None = None) -> KeywordIndex:
@@ -65,8 +71,10 @@ class KeywordIndex:
 
         settings = settings or Settings()  # its bm25_* fields say why BM25+ with b=0.3
         bm25 = bm25s.BM25(method=settings.bm25_method, k1=settings.bm25_k1, b=settings.bm25_b)
-        bm25.index(cls.tokenize(list(texts)), show_progress=False)
-        return cls(bm25, len(texts), params(settings))
+        tokens = cls.tokenize(list(texts))
+        bm25.index(tokens, show_progress=False)
+        average = sum(map(len, tokens)) / len(tokens) if tokens else 0.0  # as bm25s computes it
+        return cls(bm25, len(texts), params(settings), average)
 
     @classmethod
     def load(cls, folder: Path, parameters: dict, size: int) -> KeywordIndex:
@@ -77,21 +85,17 @@ class KeywordIndex:
         num_docs = bm25.scores.get("num_docs")
         if num_docs is not None and num_docs != size:
             raise ValueError(f"the BM25 index holds {num_docs} documents, not {size}")
-        return cls(bm25, size, dict(parameters))
+        stats = folder / STATS
+        average = json.loads(stats.read_text(encoding="utf-8"))["average_length"] if stats.is_file() else None
+        return cls(bm25, size, dict(parameters), average)
 
     def save(self, folder: Path) -> None:
         """Write the BM25 files into `folder` (created), each fsynced: part of a crash-safe index save."""
-        from rag.index.versions import fsync_path
-
         folder = Path(folder)
         self._bm25.save(folder, show_progress=False)
-        for file in folder.iterdir():
-            fd = os.open(file, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_path(folder)
+        if self.average_length is not None:
+            (folder / STATS).write_text(json.dumps({"average_length": self.average_length}), encoding="utf-8")
+        _fsync_all(folder)
 
     @staticmethod
     def tokenize(texts: list[str]) -> list[list[str]]:
@@ -128,6 +132,136 @@ class KeywordIndex:
         if allowed is not None:
             np.multiply(scores, allowed, out=scores)
         return scores
+
+
+    def delta(self, texts: Sequence[str]) -> KeywordDelta:
+        """BM25 rows for documents added after this index was built (`texts`: their `keyword_text`), scored
+        on this index's statistics as if they belonged to it: the average length stays this index's, and a
+        word's document frequency counts both, so a word only the new documents hold still scores.
+        Raises ValueError when this index was saved without its STATS."""
+        import numpy as np
+        from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
+
+        if self.average_length is None:
+            raise ValueError(f"the BM25 index lacks {STATS}")
+        bm25 = self._bm25
+        tokens = self.tokenize(list(texts))
+        vocabulary = {term: n for n, term in enumerate(dict.fromkeys(t for doc in tokens for t in doc))}
+        counts = [np.unique(np.fromiter((vocabulary[t] for t in doc), dtype=np.int64, count=len(doc)),
+                            return_counts=True) for doc in tokens]
+        frequency = np.zeros(len(vocabulary), dtype=np.int64)
+        for columns, _ in counts:
+            frequency[columns] += 1
+        indptr, known = bm25.scores["indptr"], bm25.vocab_dict
+        for term, column in vocabulary.items():
+            if term in known:
+                frequency[column] += int(indptr[known[term] + 1] - indptr[known[term]])
+        total = self.size + len(tokens)
+        idf_of, tfc = _select_idf_scorer(bm25.idf_method), _select_tfc_scorer(bm25.method)
+        idf = np.array([idf_of(int(df), N=total) for df in frequency], dtype=np.float64)
+        average = self.average_length or 1.0
+        floor = np.zeros(len(vocabulary))
+        if bm25.method in bm25.methods_requiring_nonoccurrence:  # BM25L/+ store scores less the absent score
+            floor = idf * tfc(tf_array=0, l_d=average, l_avg=average, k1=bm25.k1, b=bm25.b, delta=bm25.delta)
+        rows, columns, values = [], [], []
+        for row, (doc_columns, tf) in enumerate(counts):
+            score = idf[doc_columns] * tfc(tf_array=tf.astype(np.float64), l_d=len(tokens[row]), l_avg=average,
+                                            k1=bm25.k1, b=bm25.b, delta=bm25.delta)
+            values.append(score - floor[doc_columns])
+            rows.append(np.full(len(doc_columns), row, dtype=np.int32))
+            columns.append(doc_columns)
+        return KeywordDelta.from_entries(vocabulary, len(tokens), *(
+            np.concatenate(part) if part else np.zeros(0) for part in (rows, columns, values)))
+
+
+class KeywordDelta:
+    """The BM25 rows of a delta segment (documents added after the base index, `KeywordIndex.delta`): a small
+    score matrix by word, as bm25s keeps its own (CSC: the rows holding word w are indices[indptr[w]:
+    indptr[w + 1]], their scores the same slice of data)."""
+
+    def __init__(self, vocabulary: dict[str, int], size: int, data, indices, indptr):
+        self.vocabulary, self.size = vocabulary, size
+        self.data, self.indices, self.indptr = data, indices, indptr
+
+    @classmethod
+    def from_entries(cls, vocabulary: dict[str, int], size: int, rows, columns, values) -> KeywordDelta:
+        import numpy as np
+
+        order = np.lexsort((rows, columns))
+        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(columns.astype(np.int64), minlength=len(vocabulary)), out=indptr[1:])
+        return cls(vocabulary, size, values[order].astype(np.float32), rows[order].astype(np.int32), indptr)
+
+    def scores(self, terms: Sequence[str]):
+        """Each delta row's score for the (stemmed) `terms`: the sum of its entries, 0 where none matches."""
+        import numpy as np
+
+        out = np.zeros(self.size, dtype=np.float32)
+        for term in terms:
+            column = self.vocabulary.get(term)
+            if column is not None:
+                span = slice(int(self.indptr[column]), int(self.indptr[column + 1]))
+                np.add.at(out, self.indices[span], self.data[span])
+        return out
+
+    def save(self, folder: Path) -> None:
+        import numpy as np
+
+        folder = Path(folder)
+        folder.mkdir()
+        (folder / "vocabulary.json").write_text(json.dumps({"size": self.size, "vocabulary": self.vocabulary},
+                                                           ensure_ascii=False), encoding="utf-8")
+        for name in DELTA_ARRAYS:
+            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
+        _fsync_all(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> KeywordDelta:
+        import numpy as np
+
+        folder = Path(folder)
+        meta = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        arrays = [np.load(folder / f"{name}.npy", allow_pickle=False) for name in DELTA_ARRAYS]
+        if len(arrays[2]) != len(meta["vocabulary"]) + 1 or len(arrays[0]) != len(arrays[1]):
+            raise ValueError(f"the delta BM25 files in {folder.name} disagree")
+        return cls(meta["vocabulary"], int(meta["size"]), *arrays)
+
+
+class SegmentedKeywordIndex:
+    """Keyword search over a base BM25 index and a delta segment after it (rows base.size ...), with the
+    base rows in `dead` (removed or superseded by a delta row) never matching. Same verbs as `KeywordIndex`."""
+
+    def __init__(self, base: KeywordIndex, delta: KeywordDelta, dead):
+        self.base, self.delta, self.dead = base, delta, dead
+        self.size = base.size + delta.size
+        self.params = base.params
+
+    def terms(self, query: str) -> list[str]:
+        vocabulary, delta = self.base._bm25.vocab_dict, self.delta.vocabulary
+        return [term for term in KeywordIndex.tokenize([query])[0] if term in vocabulary or term in delta]
+
+    def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
+        import numpy as np
+
+        scores = np.concatenate([self.base.scores(query),
+                                 self.delta.scores(KeywordIndex.tokenize([query])[0])])
+        scores[self.dead] = 0.0
+        if allowed is not None:
+            np.multiply(scores, allowed, out=scores)
+        return scores
+
+
+def _fsync_all(folder: Path) -> None:
+    """fsync every file of `folder` and the folder itself: part of a crash-safe index save."""
+    from rag.index.versions import fsync_path
+
+    for file in folder.iterdir():
+        fd = os.open(file, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    fsync_path(folder)
 
 
 _local = threading.local()

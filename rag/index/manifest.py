@@ -70,6 +70,9 @@ class Manifest:
     sentences: dict | None = None
     #: the BM25 parameters of the saved keyword index (`rag.index.keyword.params`); None when it has none
     bm25: dict | None = None
+    #: {"rows", "dead", "sentences"} of the delta segment after the base rows (`rag.index.store.Delta`): its
+    #: documents, the base rows they retire and its summary sentences; None when the index is one segment
+    delta: dict | None = None
     versions: dict[str, str | None] = field(default_factory=dict)
     built_at: str | None = None
     format: int = FORMAT
@@ -130,9 +133,10 @@ def read_manifest(path: Path) -> Manifest | None:
 
 
 def document_hashes(manifest: Manifest) -> dict[str, str]:
-    """Each document's content hash by id, in row order: the list of a manifest before format 3, else read
-    from its folder's documents.sqlite (a million rows take about a second, so only a rebuild or a staleness
-    check whose corpus fingerprint differs reads them); empty for a manifest built in memory.
+    """Each document's content hash by id, in row order, rows a delta retired left out: the list of a manifest
+    before format 3, else read from its folder's documents.sqlite (a million rows take about a second, so only
+    a rebuild or a staleness check whose corpus fingerprint differs reads them); empty for a manifest built in
+    memory.
     Raises IndexUnavailable when the table cannot be read."""
     import sqlite3
 
@@ -143,6 +147,9 @@ def document_hashes(manifest: Manifest) -> dict[str, str]:
     try:
         connection = sqlite3.connect(f"file:{manifest.folder / DOCUMENTS_DB}?mode=ro", uri=True)
         try:
+            if manifest.delta and manifest.delta.get("dead"):  # rows a delta retired are not held
+                return dict(connection.execute(
+                    "SELECT id, hash FROM documents WHERE row NOT IN (SELECT row FROM dead) ORDER BY row"))
             return dict(connection.execute("SELECT id, hash FROM documents ORDER BY row"))
         finally:
             connection.close()

@@ -16,8 +16,15 @@ Folder layout (nothing in it is ever unpickled)::
     index.faiss            the FAISS index over those rows (row number = FAISS id), see `rag.index.ann`
     sentences.npy          float32 (total sentences, dimension), unit rows: every summary's sentences in row order
     sentence_offsets.npy   int64 (n + 1): row r's sentence vectors are sentences[offsets[r]:offsets[r + 1]]
-    bm25/                  the BM25 index (`bm25s` files: score matrix, vocabulary, parameters), see
-                           `rag.index.keyword`
+    bm25/                  the BM25 index (`bm25s` files: score matrix, vocabulary, parameters; and its average
+                           document length), see `rag.index.keyword`
+    delta/                 only in an index with a delta segment (manifest "delta"): documents changed or added
+                           since the files above were built, as rows after theirs. Its vectors.npy,
+                           sentences.npy, sentence_offsets.npy and bm25/ (`KeywordDelta`) hold those rows; the
+                           base rows they retire are listed in documents.sqlite's `dead` table. documents.sqlite,
+                           date_spans.npy and collections.npy cover every row. The base files are hard-linked
+                           from the version before, so one edited summary rewrites megabytes, not gigabytes
+                           (`rag.index.segments`).
 
 Loading parses no per-document JSON: documents are fetched by row for the hits shown, the content hashes only
 by a rebuild or a staleness check that needs them, and the filters read the two arrays. Vectors, index.faiss,
@@ -44,7 +51,7 @@ from rag.documents.sentences import sentences as split_sentences
 from rag.errors import IndexUnavailable
 from rag.index import ann
 from rag.index.ann import DEFAULT_INDEX_TYPE
-from rag.index.keyword import KeywordIndex
+from rag.index.keyword import KeywordDelta, KeywordIndex, SegmentedKeywordIndex
 from rag.index.manifest import (
     DOCUMENTS,
     DOCUMENTS_DB,
@@ -72,6 +79,7 @@ SENTENCE_OFFSETS = "sentence_offsets.npy"
 BM25 = "bm25"
 DATE_SPANS = "date_spans.npy"
 COLLECTIONS = "collections.npy"
+DELTA = "delta"
 #: A row restriction of at most this many rows on an approximate index (HNSW, IVF) is scanned exactly over
 #: the stored vectors (as Qdrant's full_scan_threshold): exact, and cheaper than an approximate search widened
 #: to see through the hidden rows. Gathering and scoring memory-mapped 384-dimensional rows took 16 ms for 5k,
@@ -84,7 +92,7 @@ ANN_ROWS = 1_000
 
 __all__ = ["BM25", "COLLECTIONS", "DATE_SPANS", "DEFAULT_INDEX_TYPE", "DOCUMENTS", "DOCUMENTS_DB", "FAISS_INDEX",
            "MANIFEST", "SENTENCES", "SENTENCE_OFFSETS",
-           "VECTORS", "Index", "IndexUnavailable", "SentenceVectors"]
+           "VECTORS", "Delta", "Index", "IndexUnavailable", "SentenceVectors"]
 
 
 class DocumentTable(Sequence[Document]):
@@ -92,7 +100,7 @@ class DocumentTable(Sequence[Document]):
     nothing per document, and a hit's document is one indexed lookup. One read-only connection per thread."""
 
     def __init__(self, path: Path):
-        self._path = Path(path)
+        self.path = self._path = Path(path)
         self._local = threading.local()
         self._size = int(self._query("SELECT count(*) FROM documents").fetchone()[0])
 
@@ -143,14 +151,49 @@ class DocumentTable(Sequence[Document]):
             connection.execute("CREATE TABLE documents (row INTEGER PRIMARY KEY, id TEXT NOT NULL, hash TEXT NOT NULL, "
                                "record TEXT)")
             connection.execute("CREATE TABLE collections (code INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-            connection.executemany("INSERT INTO documents VALUES (?, ?, ?, ?)", (
-                (row, d.id, d.content_hash, json.dumps(d.to_record(), ensure_ascii=False))
-                for row, d in enumerate(documents)))
+            connection.execute("CREATE TABLE dead (row INTEGER PRIMARY KEY)")
+            _insert(connection, 0, documents)
             connection.executemany("INSERT INTO collections VALUES (?, ?)", enumerate(names))
             connection.commit()
         finally:
             connection.close()
         return names, np.fromiter((code[d.collection] for d in documents), dtype=np.int32, count=len(documents))
+
+    @staticmethod
+    def patch(source: Path, path: Path, base: int, added: Sequence[Document], dead: np.ndarray) -> tuple[
+            list[str], np.ndarray]:
+        """Write at `path` the table at `source` with its rows from `base` on replaced by `added` and `dead`
+        (base rows) as its retired rows: a copy and a few statements, not a million records written again.
+        Returns every collection name (new ones after the old) and the added rows' collection codes."""
+        import shutil
+
+        import numpy as np
+
+        shutil.copyfile(source, path)
+        connection = sqlite3.connect(path)
+        try:
+            connection.execute("CREATE TABLE IF NOT EXISTS dead (row INTEGER PRIMARY KEY)")
+            connection.execute("DELETE FROM documents WHERE row >= ?", (base,))
+            connection.execute("DELETE FROM dead")
+            connection.executemany("INSERT INTO dead VALUES (?)", ((int(r),) for r in dead))
+            _insert(connection, base, added)
+            names = [name for (name,) in connection.execute("SELECT name FROM collections ORDER BY code")]
+            new = [n for n in dict.fromkeys(d.collection for d in added) if n not in set(names)]
+            connection.executemany("INSERT INTO collections VALUES (?, ?)", enumerate(new, start=len(names)))
+            connection.commit()
+        finally:
+            connection.close()
+        code = {name: n for n, name in enumerate(names + new)}
+        return names + new, np.fromiter((code[d.collection] for d in added), dtype=np.int32, count=len(added))
+
+    def dead(self) -> np.ndarray:
+        """The rows a delta segment retired (removed from the corpus or superseded), sorted int64."""
+        import numpy as np
+
+        tables = {name for (name,) in self._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "dead" not in tables:  # written before delta segments
+            return np.zeros(0, dtype=np.int64)
+        return np.fromiter((row for (row,) in self._query("SELECT row FROM dead ORDER BY row")), dtype=np.int64)
 
     def ends(self) -> tuple[str, str] | None:
         """The first and last row's ids (a cheap consistency check against the manifest)."""
@@ -159,6 +202,28 @@ class DocumentTable(Sequence[Document]):
         first = self._query("SELECT id FROM documents WHERE row = 0").fetchone()[0]
         last = self._query("SELECT id FROM documents WHERE row = ?", self._size - 1).fetchone()[0]
         return first, last
+
+
+def _insert(connection: sqlite3.Connection, start: int, documents: Sequence[Document]) -> None:
+    connection.executemany("INSERT INTO documents VALUES (?, ?, ?, ?)", (
+        (row, d.id, d.content_hash, json.dumps(d.to_record(), ensure_ascii=False))
+        for row, d in enumerate(documents, start=start)))
+
+
+class JoinedDocuments(Sequence[Document]):
+    """A saved table's first `base` rows followed by `added` documents: a delta index before it is saved."""
+
+    def __init__(self, table: DocumentTable, base: int, added: Sequence[Document]):
+        self.table, self.base, self.added = table, base, list(added)
+
+    def __len__(self) -> int:
+        return self.base + len(self.added)
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        row = int(row) + (len(self) if int(row) < 0 else 0)
+        return self.table[row] if row < self.base else self.added[row - self.base]
 
 
 def date_spans(documents: Sequence[Document]) -> np.ndarray:
@@ -211,6 +276,20 @@ class SentenceVectors:
         return self.vectors[int(self.offsets[row]):int(self.offsets[row + 1])]
 
 
+@dataclass(frozen=True)
+class Delta:
+    """The delta segment of an index: rows after the base's, for documents changed or added since the base
+    was built, searched exactly beside the base's FAISS index; `dead` are the base rows they retire (sorted
+    int64), which no search returns. Its BM25 rows are in the index's `SegmentedKeywordIndex`."""
+
+    vectors: np.ndarray
+    sentences: SentenceVectors | None
+    dead: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+
 def _encode(texts: list[str], encoder, options: dict) -> np.ndarray:
     import numpy as np
 
@@ -233,18 +312,20 @@ class Index:
     keyword: KeywordIndex | None = None  # the saved BM25 index; None for one written before it was stored
     spans: np.ndarray | None = None  # date_spans.npy when loaded; see `date_spans`
     collection_codes: tuple[list[str], np.ndarray] | None = None  # names and each row's code, when loaded
+    delta: Delta | None = None  # rows after the base's (`vectors`, `ann`, `sentences` cover the base alone)
 
     def __post_init__(self) -> None:
-        if len(self.documents) != len(self.vectors):
-            raise IndexUnavailable(f"index holds {len(self.documents)} documents but {len(self.vectors)} vectors")
-        if self.sentences is not None and len(self.sentences) != len(self.documents):
-            raise IndexUnavailable(f"index holds {len(self.documents)} documents but sentence vectors of "
-                                   f"{len(self.sentences)}")
-        if self.keyword is not None and self.keyword.size != len(self.documents):
-            raise IndexUnavailable(f"index holds {len(self.documents)} documents but a BM25 index of "
-                                   f"{self.keyword.size}")
+        rows, base = len(self.documents), len(self.vectors)
+        if rows != base + (len(self.delta) if self.delta is not None else 0):
+            raise IndexUnavailable(f"index holds {rows} documents but {base} vectors"
+                                   + (f" and {len(self.delta)} in its delta" if self.delta is not None else ""))
+        if self.sentences is not None and len(self.sentences) != base:
+            raise IndexUnavailable(f"index holds {base} documents but sentence vectors of {len(self.sentences)}")
+        if self.keyword is not None and self.keyword.size != rows:
+            raise IndexUnavailable(f"index holds {rows} documents but a BM25 index of {self.keyword.size}")
         if self.ann is None:
             self.ann = ann.build(self.vectors, self.manifest.index_type)
+        self._live = None
 
     @classmethod
     def build(cls, documents: Sequence[Document], vectors: np.ndarray, manifest: Manifest | None = None, *,
@@ -271,11 +352,41 @@ class Index:
                    keyword=keyword, ann=ann)
 
     def __len__(self) -> int:
+        """Rows, retired ones included: the length of every per-row array (masks, date spans)."""
         return len(self.documents)
 
     @property
     def dimension(self) -> int:
         return int(self.vectors.shape[1])
+
+    @property
+    def base_rows(self) -> int:
+        """Rows of the base segment (`vectors`, `ann`, `sentences`); the delta's follow."""
+        return len(self.vectors)
+
+    def live(self) -> np.ndarray | None:
+        """Boolean mask of the rows in the corpus (False where a delta retired a base row); None when every
+        row is."""
+        if self.delta is None or not len(self.delta.dead):
+            return None
+        if self._live is None:
+            import numpy as np
+
+            self._live = np.ones(len(self), dtype=bool)
+            self._live[self.delta.dead] = False
+        return self._live
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        """The unit vectors of `rows` (int64 row numbers, base or delta), (len(rows), dimension)."""
+        import numpy as np
+
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.dimension), dtype=np.float32)
+        in_base = rows < self.base_rows
+        out[in_base] = self.vectors[rows[in_base]]
+        if not in_base.all():
+            out[~in_base] = self.delta.vectors[rows[~in_base] - self.base_rows]
+        return out
 
     def date_spans(self) -> np.ndarray:
         """(n, 2) int64: the first and last day (ordinals) each row's date may mean; read from the index
@@ -298,11 +409,19 @@ class Index:
     def sentence_vectors(self, row: int) -> np.ndarray:
         """The unit vectors of row's summary sentences (`rag.documents.sentences` order), (sentences,
         dimension); empty when the summary has none or the index holds no sentence vectors."""
-        if self.sentences is None:
+        if row >= self.base_rows and self.delta.sentences is not None:
+            return self.delta.sentences.of(row - self.base_rows)
+        if self.sentences is None or row >= self.base_rows:
             import numpy as np
 
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.sentences.of(row)
+
+    def sentence_segments(self) -> list[SentenceVectors]:
+        """The stored sentence vectors of the base and then the delta rows (empty when the index has none)."""
+        if self.sentences is None:
+            return []
+        return [self.sentences] + ([self.delta.sentences] if self.delta is not None else [])
 
     def search(self, vector: np.ndarray, *, min_similarity: float, rows: np.ndarray | None = None,
                k: int | None = None, depth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -322,25 +441,50 @@ class Index:
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
         if rows is not None:
             rows = np.asarray(rows)
-            rows = np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64)
+            rows = np.flatnonzero(rows) if rows.dtype == bool else np.sort(rows.astype(np.int64))
             if len(rows) == 0:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if ann.is_exact(self.ann):
-            found, scores = ann.range_search(self.ann, query, min_similarity, rows)
-        elif rows is not None and len(rows) <= EXACT_SCAN_ROWS:
-            scores = np.asarray(self.vectors[np.sort(rows)]) @ query
-            keep = scores > min_similarity  # as FAISS's range search: strictly above the radius
-            found, scores = np.sort(rows)[keep], scores[keep]
-        else:
-            found, scores = ann.nearest(self.ann, query, max(k or 0, depth or 0) or ANN_ROWS, rows)
-            keep = scores > min_similarity
-            found, scores = found[keep], scores[keep]
+        found, scores = self._search_base(query, min_similarity, rows, max(k or 0, depth or 0) or ANN_ROWS)
+        if self.delta is not None and len(self.delta):  # a few rows: scanned exactly
+            ahead = None if rows is None else rows[rows >= self.base_rows] - self.base_rows
+            more = np.asarray(self.delta.vectors if ahead is None else self.delta.vectors[ahead]) @ query
+            keep = more > min_similarity
+            extra = (np.flatnonzero(keep) if ahead is None else ahead[keep]) + self.base_rows
+            found, scores = np.concatenate([found, extra]), np.concatenate([scores, more[keep]])
         order = best_first(scores, k if k is not None else depth)
         if k is None and depth is not None and len(order) < len(found):  # the unordered rest after the depth
             rest = np.ones(len(found), dtype=bool)
             rest[order] = False
             order = np.concatenate([order, np.flatnonzero(rest)])
         return found[order][:k], scores[order][:k]
+
+    def _search_base(self, query: np.ndarray, min_similarity: float, rows: np.ndarray | None,
+                     want: int) -> tuple[np.ndarray, np.ndarray]:
+        """The base segment's rows (within `rows`, sorted, when given) above `min_similarity`, unordered; a
+        retired row never. `want` bounds an approximate search (the rows beyond it are not looked for)."""
+        import numpy as np
+
+        dead = self.delta.dead if self.delta is not None else np.zeros(0, dtype=np.int64)
+        if rows is not None:
+            rows = rows[rows < self.base_rows]
+            if len(dead):
+                rows = rows[~np.isin(rows, dead, assume_unique=True)]
+            if len(rows) == 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if ann.is_exact(self.ann):
+            found, scores = ann.range_search(self.ann, query, min_similarity, rows)
+        elif rows is not None and len(rows) <= EXACT_SCAN_ROWS:
+            scores = np.asarray(self.vectors[rows]) @ query
+            keep = scores > min_similarity  # as FAISS's range search: strictly above the radius
+            return rows[keep], scores[keep]
+        else:  # unrestricted: as many more as could be retired, dropped below (cheaper than an ID selector)
+            found, scores = ann.nearest(self.ann, query, want + (len(dead) if rows is None else 0), rows)
+            keep = scores > min_similarity
+            found, scores = found[keep], scores[keep]
+        if rows is None and len(dead):
+            keep = ~np.isin(found, dead)
+            found, scores = found[keep], scores[keep]
+        return found, scores
 
     def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
         """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model (and,
@@ -389,14 +533,19 @@ class Index:
             searchable = ann.read(folder / FAISS_INDEX)
             problem = _inconsistency(manifest, documents, vectors, searchable) or _table_inconsistency(
                 len(documents), spans, codes)
-            sentences = keyword = None
+            sentences = keyword = delta = None
+            base = len(vectors)
             if not problem and manifest.sentences is not None:  # memory-mapped: read as hits need them
-                sentences = SentenceVectors(np.load(folder / SENTENCES, allow_pickle=False, mmap_mode="r"),
-                                            np.load(folder / SENTENCE_OFFSETS, allow_pickle=False, mmap_mode="r"),
-                                            manifest.sentences.get("splitter", ""))
-                problem = _sentence_inconsistency(manifest, sentences)
+                sentences = _read_sentences(folder, manifest.sentences.get("splitter", ""))
+                problem = _sentence_inconsistency(sentences, base, manifest.sentences.get("count"),
+                                                  manifest.dimension)
+            if not problem and manifest.delta is not None:
+                delta = _read_delta(folder / DELTA, manifest, documents.dead(), sentences is not None)
+                problem = _delta_inconsistency(delta, manifest, base)
             if not problem and manifest.bm25 is not None:
-                keyword = KeywordIndex.load(folder / BM25, manifest.bm25, len(documents))
+                keyword = KeywordIndex.load(folder / BM25, manifest.bm25, base)
+                if delta is not None:
+                    keyword = SegmentedKeywordIndex(keyword, KeywordDelta.load(folder / DELTA / BM25), delta.dead)
         except FileNotFoundError as exc:
             if path.resolve() != folder:
                 raise _Swapped from None
@@ -406,7 +555,7 @@ class Index:
         if problem:
             raise IndexUnavailable(f"index at {path} is unreadable ({problem}); rebuild it with "
                                    f"`{rebuild_command(path, full=True)}`")
-        return cls(documents, vectors, manifest, path, searchable, sentences, keyword, spans, codes)
+        return cls(documents, vectors, manifest, path, searchable, sentences, keyword, spans, codes, delta)
 
     def save(self, path: Path, *, before_swap: Callable[[], None] | None = None,
              reuse: Mapping[str, Path] | None = None) -> Path:
@@ -415,8 +564,10 @@ class Index:
         `writer_lock(path)`. `before_swap` runs when the new version is complete but not yet visible.
         `reuse` names files (or bm25/) of the previous version that hold exactly what this one would write:
         they are hard-linked (`versions.link_or_copy`), not written again."""
+        # The corpus fingerprint `build` (or a delta rebuild) computed stands while the row count does.
+        kept = self.manifest.corpus_fingerprint if self.manifest.count == len(self.documents) else None
         self.manifest = replace(self.manifest, **_structure(self.documents, self.vectors, self.sentences,
-                                                            self.keyword))
+                                                            self.keyword, self.delta, kept))
         reuse = dict(reuse or {})
 
         def write_files(folder: Path) -> None:
@@ -441,7 +592,13 @@ class Index:
                 os.fsync(fh.fileno())
 
         if DOCUMENTS_DB not in skip:
-            names, codes = DocumentTable.write(folder / DOCUMENTS_DB, self.documents)
+            if isinstance(self.documents, JoinedDocuments):  # a delta over a saved table: patch a copy
+                joined = self.documents
+                names, added = DocumentTable.patch(joined.table.path, folder / DOCUMENTS_DB, joined.base,
+                                                   joined.added, self.delta.dead)
+                codes = np.concatenate([np.asarray(self.collections()[1][:joined.base]), added])
+            else:
+                names, codes = DocumentTable.write(folder / DOCUMENTS_DB, self.documents)
             fsync_path(folder / DOCUMENTS_DB)
         write(DATE_SPANS, lambda fh: np.save(fh, self.date_spans(), allow_pickle=False))
         write(COLLECTIONS, lambda fh: np.save(fh, codes, allow_pickle=False))  # skipped with DOCUMENTS_DB
@@ -453,11 +610,32 @@ class Index:
                                                 allow_pickle=False))
             write(SENTENCE_OFFSETS, lambda fh: np.save(fh, np.asarray(self.sentences.offsets, dtype=np.int64),
                                                        allow_pickle=False))
-        if self.keyword is not None and BM25 not in skip:
-            self.keyword.save(folder / BM25)
+        base_keyword = getattr(self.keyword, "base", self.keyword)
+        if base_keyword is not None and BM25 not in skip:
+            base_keyword.save(folder / BM25)
+            fsync_path(folder)
+        if self.delta is not None:
+            self._write_delta(folder / DELTA)
             fsync_path(folder)
         write(MANIFEST, lambda fh: fh.write(
             json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode()))
+
+
+    def _write_delta(self, folder: Path) -> None:
+        import numpy as np
+
+        folder.mkdir()
+        delta = self.delta
+        files = [(VECTORS, delta.vectors)]
+        if delta.sentences is not None:
+            files += [(SENTENCES, delta.sentences.vectors), (SENTENCE_OFFSETS, delta.sentences.offsets)]
+        for name, array in files:
+            with (folder / name).open("wb") as fh:
+                np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+        self.keyword.delta.save(folder / BM25)
+        fsync_path(folder)
 
 
 def best_first(scores: np.ndarray, k: int | None) -> np.ndarray:
@@ -473,19 +651,25 @@ def best_first(scores: np.ndarray, k: int | None) -> np.ndarray:
 
 
 def _structure(documents: Sequence[Document], vectors: np.ndarray, sentences: SentenceVectors | None,
-               keyword: KeywordIndex | None) -> dict:
-    """The manifest fields that describe the files rather than how they were made."""
+               keyword: KeywordIndex | SegmentedKeywordIndex | None, delta: Delta | None = None,
+               fingerprint: str | None = None) -> dict:
+    """The manifest fields that describe the files rather than how they were made; `fingerprint`, the
+    corpus's when the caller has it (over a million documents it costs seconds), else computed here."""
     return {"format": FORMAT, "dimension": int(vectors.shape[1]), "metric": METRIC, "normalized": "L2",
-            "corpus_fingerprint": corpus_fingerprint(documents), "count": len(documents), "listed": None,
-            "folder": None,
+            "corpus_fingerprint": fingerprint or corpus_fingerprint(documents), "count": len(documents),
+            "listed": None, "folder": None,
             "sentences": None if sentences is None else {
                 "splitter": sentences.splitter, "count": int(len(sentences.vectors)), "dtype": "float32"},
-            "bm25": None if keyword is None else dict(keyword.params)}
+            "bm25": None if keyword is None else dict(keyword.params),
+            "delta": None if delta is None else {
+                "rows": len(delta), "dead": len(delta.dead),
+                "sentences": None if delta.sentences is None else int(len(delta.sentences.vectors))}}
 
 
 def _inconsistency(manifest: Manifest, documents: Sequence[Document], vectors: np.ndarray, searchable) -> str | None:
     """What disagrees between the parts of an index folder, or None."""
-    counts = {"manifest": manifest.count, "documents": len(documents), "vectors.npy": len(vectors),
+    ahead = int(manifest.delta.get("rows", 0)) if manifest.delta else 0  # rows of the delta, after the base's
+    counts = {"manifest": manifest.count - ahead, "documents": len(documents) - ahead, "vectors.npy": len(vectors),
               "index.faiss": ann.size(searchable)}
     if len(set(counts.values())) > 1:
         return "counts differ: " + ", ".join(f"{k} {v}" for k, v in counts.items())
@@ -513,16 +697,45 @@ def _table_inconsistency(count: int, spans: np.ndarray | None, codes: tuple | No
     return None
 
 
-def _sentence_inconsistency(manifest: Manifest, sentences: SentenceVectors) -> str | None:
-    """What disagrees between the manifest and the sentence files, or None."""
+def _read_sentences(folder: Path, splitter: str) -> SentenceVectors:
+    import numpy as np
+
+    return SentenceVectors(np.load(folder / SENTENCES, allow_pickle=False, mmap_mode="r"),
+                           np.load(folder / SENTENCE_OFFSETS, allow_pickle=False, mmap_mode="r"), splitter)
+
+
+def _read_delta(folder: Path, manifest: Manifest, dead: np.ndarray, with_sentences: bool) -> Delta:
+    """The delta segment's files (small: read into memory) and the base rows it retires."""
+    import numpy as np
+
+    vectors = np.load(folder / VECTORS, allow_pickle=False)
+    sentences = _read_sentences(folder, manifest.sentences.get("splitter", "")) if with_sentences else None
+    return Delta(vectors, sentences, dead)
+
+
+def _delta_inconsistency(delta: Delta, manifest: Manifest, base: int) -> str | None:
+    """What disagrees between the manifest and the delta segment's files, or None."""
+    facts = manifest.delta
+    if len(delta) != facts.get("rows") or delta.vectors.ndim != 2 or delta.vectors.shape[1] != manifest.dimension:
+        return f"{DELTA}/{VECTORS} is not ({facts.get('rows')}, {manifest.dimension}) as the manifest says"
+    if len(delta.dead) != facts.get("dead") or (len(delta.dead) and int(delta.dead[-1]) >= base):
+        return f"{DOCUMENTS_DB} does not retire the manifest's {facts.get('dead')} base rows"
+    if delta.sentences is not None:
+        return _sentence_inconsistency(delta.sentences, len(delta), facts.get("sentences"), manifest.dimension,
+                                       f"{DELTA}/")
+    return None
+
+
+def _sentence_inconsistency(sentences: SentenceVectors, rows: int, total: int | None, dimension: int,
+                            where: str = "") -> str | None:
+    """What disagrees between the manifest (`rows` documents, `total` sentences) and the sentence files."""
     import numpy as np
 
     offsets, vectors = sentences.offsets, sentences.vectors
-    if offsets.ndim != 1 or len(offsets) != manifest.count + 1:
-        return f"{SENTENCE_OFFSETS} holds {len(offsets)} offsets, not {manifest.count + 1}"
-    total = manifest.sentences.get("count")
-    if vectors.ndim != 2 or vectors.shape[1] != manifest.dimension or len(vectors) != total:
-        return f"{SENTENCES} is not ({total}, {manifest.dimension}) as the manifest says"
+    if offsets.ndim != 1 or len(offsets) != rows + 1:
+        return f"{where}{SENTENCE_OFFSETS} holds {len(offsets)} offsets, not {rows + 1}"
+    if vectors.ndim != 2 or vectors.shape[1] != dimension or len(vectors) != total:
+        return f"{where}{SENTENCES} is not ({total}, {dimension}) as the manifest says"
     if offsets[0] != 0 or offsets[-1] != total or (np.diff(offsets) < 0).any():
         return f"{SENTENCE_OFFSETS} does not divide the {total} sentence vectors among the documents"
     return None

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
 
 
@@ -26,13 +28,14 @@ def best_sentence_scores(vectors: np.ndarray, offsets: np.ndarray, query: np.nda
     return best
 
 
-def sentence_ranking(vectors: np.ndarray, offsets: np.ndarray, query: np.ndarray, *, min_similarity: float,
+def sentence_ranking(segments: Sequence, query: np.ndarray, *, min_similarity: float,
                      allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows (within `allowed`, a boolean mask, when given) whose best sentence reaches `min_similarity`, best
-    first (ties: lower row first), and those best cosines."""
+    first (ties: lower row first), and those best cosines. `segments`: the index's sentence vectors (each with
+    `vectors` and `offsets`), base then delta, whose rows follow one another."""
     import numpy as np
 
-    best = best_sentence_scores(vectors, offsets, query)
+    best = np.concatenate([best_sentence_scores(s.vectors, s.offsets, query) for s in segments])
     keep = ~np.isnan(best)
     keep[keep] = best[keep] >= min_similarity
     if allowed is not None:

@@ -204,10 +204,9 @@ class Retriever:
         if mode is not Mode.SEMANTIC:
             rankings[Signal.KEYWORD] = self._keyword(asked.query, allowed)
         if mode is Mode.HYBRID and self.settings.sentence_weight > 0 and self.index.sentences is not None:
-            sentences = self.index.sentences
             rankings[Signal.SENTENCE] = _Ranking(*sentence_ranking(
-                sentences.vectors, sentences.offsets, query_vector, min_similarity=self.min_similarity,
-                allowed=allowed))
+                self.index.sentence_segments(), query_vector, min_similarity=self.min_similarity,
+                allowed=self._live(allowed)))
         # 3. Merged by weighted reciprocal rank fusion (a named collection's rows first), 4. cut to k.
         named, preferred = self.collections.named(asked.query)
         if named:
@@ -265,6 +264,12 @@ class Retriever:
             ranking.mark(matched)
         return int(np.count_nonzero(matched))
 
+    def _live(self, allowed: np.ndarray | None) -> np.ndarray | None:
+        """`allowed` without the rows a delta retired (the semantic and keyword searches drop those
+        themselves)."""
+        live = self.index.live()
+        return live if allowed is None else allowed if live is None else allowed & live
+
     def _hit(self, row: int, score: float, rank: int, by_signal: dict[Signal, dict[int, float]],
              terms: set[str], query_vector: np.ndarray | None) -> Hit:
         doc = self.index.documents[row]
@@ -278,7 +283,7 @@ class Retriever:
         import numpy as np
 
         spans = self.index.date_spans()
-        found = np.flatnonzero(allowed)
+        found = np.flatnonzero(self._live(allowed))
         # By first day, the wider span (less precise date) first, as `sort_key`: 1964, 1964-01, 1964-01-01.
         rows = found[np.lexsort((found, -spans[found, 1], spans[found, 0]))].tolist()
         notes.append("the question names only a period: listing its documents in date order")

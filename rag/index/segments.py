@@ -1,0 +1,123 @@
+"""Delta segments: how a rebuild takes a few changed documents into a large index without writing it again.
+
+Writing a million-document index means gigabytes of vectors, a FAISS index, sentence vectors and a BM25
+index: a one-document rebuild took 136 s at a million documents that way (bench/scale.py). Instead, when the
+index is large (`Settings.delta_min_rows`) and the change small (DELTA_MAX_SHARE), the rebuild keeps those
+files as the base, hard-linked into the new version, and writes the changed and added documents as a delta
+segment after the base rows; the base rows they replace, and those of removed documents, are retired
+(`rag.index.store.Delta`). The delta is written afresh from the base by each rebuild, so it never stacks;
+once it would pass DELTA_MAX_SHARE, the rebuild writes one new base of everything (a merge).
+
+What a delta changes in the answers: nothing for the dense signal (its rows are scanned exactly beside the
+base's FAISS index) and little for BM25, whose delta rows are scored on the base's average length (word
+frequencies count both segments; the base's own scores keep the base's frequencies until the merge), as
+Lucene scores segments before a merge. A merge (`--full`, or a change past the share) restores exact scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from rag.documents.sentences import SPLITTER
+from rag.index.keyword import SegmentedKeywordIndex, keyword_text
+from rag.index.store import (
+    BM25,
+    FAISS_INDEX,
+    SENTENCE_OFFSETS,
+    SENTENCES,
+    VECTORS,
+    Delta,
+    DocumentTable,
+    Index,
+    JoinedDocuments,
+    SentenceVectors,
+    date_spans,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    import numpy as np
+
+    from rag.documents.document import Document
+    from rag.index.manifest import Manifest
+
+#: A delta of more documents than this share of the base is merged into a new base: each question scans the
+#: delta's vectors exactly (50,000 rows: about 5 ms), and BM25 statistics drift as it grows.
+DELTA_MAX_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a delta rebuild writes: the documents of the delta, in corpus order, and the base rows retired."""
+
+    ahead: list[Document]
+    dead: np.ndarray  # sorted int64 base rows
+
+
+def plan(old: Index, documents: Sequence[Document], held: Mapping[str, str], old_rows: Mapping[str, int],
+         bm25: Mapping, min_rows: int) -> Plan | None:
+    """The delta that brings `old` up to date with `documents`, or None when a full rebuild is due: the base
+    is smaller than `min_rows`, the delta would pass DELTA_MAX_SHARE, or the base lacks what a delta needs
+    (sentence vectors split the current way, a BM25 index with `bm25` parameters and its statistics, a
+    document table)."""
+    import numpy as np
+
+    base = old.base_rows
+    keyword = getattr(old.keyword, "base", old.keyword)
+    if (base < min_rows or not isinstance(old.documents, DocumentTable) or old.manifest.listed is not None
+            or old.sentences is None or old.sentences.splitter != SPLITTER
+            or keyword is None or keyword.average_length is None or keyword.params != dict(bm25)):
+        return None
+    kept = np.zeros(base, dtype=bool)
+    ahead = []
+    for doc in documents:
+        row = old_rows.get(doc.id)
+        if row is not None and row < base and held[doc.id] == doc.content_hash:
+            kept[row] = True
+        else:
+            ahead.append(doc)
+    if len(ahead) > DELTA_MAX_SHARE * base:
+        return None
+    return Plan(ahead, np.flatnonzero(~kept))
+
+
+def assemble(old: Index, delta: Plan, old_rows: Mapping[str, int], fresh: Mapping[str, np.ndarray],
+             fresh_sentences: Mapping[str, np.ndarray], manifest: Manifest) -> Index:
+    """The new index: `old`'s base with `delta`'s documents after it. Their vectors are `fresh` (by id) or the
+    old index's; their sentence vectors likewise; their BM25 rows scored on the base's statistics. `manifest`
+    holds the provenance and the corpus fingerprint."""
+    import numpy as np
+
+    ahead, base = delta.ahead, old.base_rows
+    dimension = old.dimension
+
+    def rows_of(vectors: Mapping[str, np.ndarray], of_old) -> list[np.ndarray]:
+        return [vectors[d.id] if d.id in vectors else of_old(old_rows[d.id]) for d in ahead]
+
+    vectors = np.stack(rows_of(fresh, lambda row: old.vectors_of([row])[0])) if ahead else np.zeros(
+        (0, dimension), dtype=np.float32)
+    parts = rows_of(fresh_sentences, old.sentence_vectors)
+    sentences = SentenceVectors.assemble([len(p) for p in parts], np.concatenate(parts) if any(
+        len(p) for p in parts) else np.zeros((0, dimension), dtype=np.float32))
+    keyword_base = getattr(old.keyword, "base", old.keyword)
+    keyword = SegmentedKeywordIndex(keyword_base, keyword_base.delta([keyword_text(d) for d in ahead]), delta.dead)
+    names, codes = old.collections()
+    names = list(names) + [n for n in dict.fromkeys(d.collection for d in ahead) if n not in set(names)]
+    code = {name: n for n, name in enumerate(names)}
+    codes = np.concatenate([np.asarray(codes[:base]), np.array([code[d.collection] for d in ahead], dtype=np.int32)])
+    spans = np.concatenate([np.asarray(old.date_spans()[:base]), date_spans(ahead)])
+    return Index(JoinedDocuments(old.documents, base, ahead), old.vectors,
+                 replace(manifest, index_type=old.manifest.index_type, count=base + len(ahead)),
+                 ann=old.ann, sentences=old.sentences, keyword=keyword, spans=spans,
+                 collection_codes=(names, codes), delta=Delta(vectors, sentences, delta.dead))
+
+
+def base_files(old_folder: Path) -> dict[str, Path]:
+    """The previous version's base files, which a delta version hard-links unchanged."""
+    return {name: old_folder / name for name in (VECTORS, FAISS_INDEX, SENTENCES, SENTENCE_OFFSETS, BM25)}
+
+
+__all__ = ["DELTA_MAX_SHARE", "Plan", "assemble", "base_files", "plan"]
