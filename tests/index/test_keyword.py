@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from rag.documents.document import Document
-from rag.index.keyword import TOKENIZER, KeywordIndex, keyword_text, params
+from rag.index.keyword import (
+    STATS,
+    TOKENIZER,
+    KeywordDelta,
+    KeywordIndex,
+    SegmentedKeywordIndex,
+    keyword_text,
+    params,
+)
 from rag.settings import Settings
 
 TEXTS = ["Zhou Enlai criticizes the test ban treaty", "Romanian party negotiations with the Chinese",
@@ -94,3 +102,47 @@ def test_documents_are_indexed_with_names_in_modern_spelling_so_either_spelling_
         scores = index.scores(query)
         assert scores[0] > 0 and scores[0] == pytest.approx(scores[1]) and scores[2] == 0
     assert "modern name spellings" in TOKENIZER  # saved BM25 indexes of the earlier tokenizer are stale
+
+
+# ------------------------------------------------------------------------------------ delta segments
+
+_WORDS = "treaty border moscow peking rumania envoy nuclear test ban embassy talks split".split()
+
+
+@pytest.mark.parametrize("method", ["bm25+", "lucene", "robertson", "atire", "bm25l"])
+def test_a_delta_row_scores_as_it_would_in_one_index_built_with_it(method):
+    """Texts of equal length keep the average length, so the delta's scores must equal a full build's."""
+    rng = np.random.default_rng(1)
+    texts = [" ".join(rng.choice(_WORDS, 4)) for _ in range(50)]
+    added = "border treaty unicorn zebra"
+    settings = Settings(bm25_method=method)
+    base, whole = KeywordIndex.build(texts, settings), KeywordIndex.build([*texts, added], settings)
+    assert base.average_length == whole.average_length
+    delta = base.delta([added])
+    for question in ("border treaty", "unicorn", "zebra border moscow"):
+        assert delta.scores(KeywordIndex.tokenize([question])[0])[0] == pytest.approx(whole.scores(question)[-1],
+                                                                                     rel=1e-5)
+
+
+def test_a_segmented_index_finds_delta_words_and_never_a_retired_row(tmp_path):
+    texts = ["Soviet envoy in Peking", "Rumania mediates the split", "Test ban treaty signed"]
+    base = KeywordIndex.build(texts)
+    base.save(tmp_path / "bm25")
+    loaded = KeywordIndex.load(tmp_path / "bm25", base.params, 3)
+    assert loaded.average_length == pytest.approx(base.average_length)
+    delta = loaded.delta(["Rumania mediates again, Zanzibar watches"])  # supersedes row 1
+    delta.save(tmp_path / "delta")
+    segmented = SegmentedKeywordIndex(loaded, KeywordDelta.load(tmp_path / "delta"), np.array([1]))
+    assert segmented.size == 4 and "zanzibar" in segmented.terms("Zanzibar")
+    scores = segmented.scores("Rumania mediates Zanzibar")
+    assert scores[1] == 0 and scores[3] > 0
+    assert segmented.scores("Rumania", allowed=np.array([True, True, True, False]))[3] == 0
+
+
+def test_an_index_saved_without_its_statistics_takes_no_delta(tmp_path):
+    base = KeywordIndex.build(["Soviet envoy in Peking", "Test ban treaty"])
+    base.save(tmp_path / "bm25")
+    (tmp_path / "bm25" / STATS).unlink()
+    loaded = KeywordIndex.load(tmp_path / "bm25", base.params, 2)
+    with pytest.raises(ValueError, match=STATS):
+        loaded.delta(["anything"])

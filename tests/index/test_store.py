@@ -314,3 +314,39 @@ def test_search_orders_only_the_first_depth_rows_and_keeps_the_rest():
     every, _ = index.search(index.vectors[0], min_similarity=-1.0)
     rows, scores = index.search(index.vectors[0], min_similarity=-1.0, depth=5)
     assert rows[:5].tolist() == every[:5].tolist() and sorted(rows.tolist()) == sorted(every.tolist())
+
+
+# ------------------------------------------------------------------------------------ a delta segment
+
+
+def _delta_index(index_type: str, base: int = 600, ahead: int = 20) -> Index:
+    """`base` rows in FAISS, `ahead` delta rows after them; every third base row below 300 retired."""
+    from rag.index.store import Delta
+
+    vectors, extra = _unit(base, 8, seed=1), _unit(ahead, 8, seed=2)
+    docs = [Document.create(date="1965", date_text="1965", title=f"Title {i}", collection="C")
+            for i in range(base + ahead)]
+    dead = np.arange(0, 300, 3)
+    return Index(docs, vectors, Manifest(index_type=index_type), ann=ann.build(vectors, index_type),
+                 delta=Delta(extra, None, dead))
+
+
+@pytest.mark.parametrize("index_type", ["Flat", "IVF16,Flat"])
+def test_a_delta_is_searched_beside_the_base_and_a_retired_row_never_found(index_type):
+    index = _delta_index(index_type)
+    every = np.concatenate([index.vectors, index.delta.vectors])
+    live = index.live()
+    assert live.sum() == 620 - 100 and not live[index.delta.dead].any()
+    for n, query in enumerate(_unit(10, 8, seed=3)):
+        rows, scores = index.search(query, min_similarity=-1.0, k=10)
+        assert live[rows].all() and np.allclose(scores, every[rows] @ query, atol=1e-5)
+        if index_type == "Flat":  # exact: the brute-force top 10 of the live rows
+            exact = np.flatnonzero(live)[np.argsort(-(every[live] @ query), kind="stable")[:10]]
+            assert set(rows) == set(exact)
+        allowed = np.zeros(620, dtype=bool)
+        allowed[[0, 3, 4, 5, 610, 615]] = True  # two retired base rows, two live, two delta rows
+        rows, _ = index.search(query, min_similarity=-1.0, rows=allowed)
+        assert set(rows) == {4, 5, 610, 615}
+    rows, scores = index.search(index.delta.vectors[7], min_similarity=0.5, k=1)
+    assert rows.tolist() == [607] and scores[0] == pytest.approx(1.0)
+    assert np.array_equal(index.vectors_of(np.array([607, 1])), every[[607, 1]])
