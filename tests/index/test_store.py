@@ -337,7 +337,7 @@ def test_a_delta_is_searched_beside_the_base_and_a_retired_row_never_found(index
     every = np.concatenate([index.vectors, index.delta.vectors])
     live = index.live()
     assert live.sum() == 620 - 100 and not live[index.delta.dead].any()
-    for n, query in enumerate(_unit(10, 8, seed=3)):
+    for query in _unit(10, 8, seed=3):
         rows, scores = index.search(query, min_similarity=-1.0, k=10)
         assert live[rows].all() and np.allclose(scores, every[rows] @ query, atol=1e-5)
         if index_type == "Flat":  # exact: the brute-force top 10 of the live rows
