@@ -272,8 +272,8 @@ def measure(path: Path, count: int) -> None:
             v = vectors[n % len(vectors)]
             allowed = retriever.dates.allowed(date_from, date_to)
             got, _ = index.search(v, min_similarity=retriever.min_similarity, rows=allowed, k=10)
-            rows = np.flatnonzero(allowed)
-            scores = np.asarray(index.vectors[rows]) @ v
+            rows = np.flatnonzero(allowed if index.live() is None else allowed & index.live())
+            scores = index.vectors_of(rows) @ v  # the edited document's row is in the delta segment
             keep = scores > retriever.min_similarity
             exact = rows[keep][np.argsort(-scores[keep], kind="stable")[:10]]
             if len(exact):

@@ -248,7 +248,8 @@ class Retriever:
         archive; sorting every match took 50 ms a question at a million documents."""
         import numpy as np
 
-        scores = self.keyword.scores(query, allowed)
+        own = self.keyword is self.index.keyword  # one built here (other BM25 settings) scores retired rows too
+        scores = self.keyword.scores(query, allowed if own else self._live(allowed))
         rows = np.flatnonzero(scores > 0)
         matched = scores[rows]
         order = best_first(matched, self.settings.fusion_depth)
@@ -265,7 +266,7 @@ class Retriever:
         return int(np.count_nonzero(matched))
 
     def _live(self, allowed: np.ndarray | None) -> np.ndarray | None:
-        """`allowed` without the rows a delta retired (the semantic and keyword searches drop those
+        """`allowed` without the rows a delta retired (the index's semantic and keyword searches drop those
         themselves)."""
         live = self.index.live()
         return live if allowed is None else allowed if live is None else allowed & live

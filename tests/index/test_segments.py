@@ -130,3 +130,13 @@ def test_a_damaged_delta_is_refused_with_the_full_rebuild_command(work, encoder)
     np.save(vectors, np.zeros((2, 384), dtype=np.float32))
     with pytest.raises(IndexUnavailable, match="--full"):
         Index.load(work / "index")
+
+
+def test_a_bm25_index_built_at_load_for_other_settings_never_finds_a_retired_row(work, encoder):
+    _edit(work, OLD, NEW)
+    rebuild(_settings(work), encoder=encoder, progress=False)
+    index = Index.load(work / "index")
+    retriever = Retriever(index, encoder, Settings(bm25_b=0.75))
+    assert retriever.keyword is not index.keyword  # built from every row's text, the retired one's too
+    hits = retriever.search("anti-Chinese vanguard East Germany", k=20, mode="keyword")
+    assert hits and not set(index.delta.dead.tolist()) & {hit.row for hit in hits}
