@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", metavar="DEVICE",
                         help=f"where to embed: cpu (ONNX), cuda or cuda:N (sentence-transformers on that GPU; "
                              f"exit 5 when there is none) or auto (default: $RAG_DEVICE or {defaults.device})")
-    parser.add_argument("--full", action="store_true", help="embed every document again, even if unchanged")
+    parser.add_argument("--full", action="store_true",
+                        help="embed every document again, even if unchanged, and write one segment (merges a delta)")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 naming what is stale, 0 when the index is up to date")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary (errors still shown)")
