@@ -9,7 +9,8 @@ to every document at index time, and the retriever to the question, so either sp
 What is rewritten, in this order:
 
 1. known names and places (`KNOWN`: postal spellings, leaders' names as the press wrote them without
-   apostrophes, Russian variants), whole words, case-insensitive except English words such as "Canton";
+   apostrophes, Russian variants, and `ABBREVIATIONS` of states and parties: "GDR" as "East Germany"), whole
+   words, case-insensitive except English words such as "Canton" and the abbreviations (written as listed);
 2. Chinese names written in Wade-Giles, by the syllable table `data/wade_giles.tsv`: a run of capitalised
    words, each made of table syllables, that is name-shaped: hyphenated ("Mao Tse-tung", "Yen-an"), or with
    an aspirate apostrophe or a Wade-Giles-only spelling (hs-, ts-, tz-, -ih, -eh: "Chu Teh", "Ch'en Po-ta").
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-__all__ = ["KNOWN", "Reading", "modern_text", "modernise", "syllables"]
+__all__ = ["ABBREVIATIONS", "KNOWN", "Reading", "modern_text", "modernise", "syllables"]
 
 TABLE = Path(__file__).resolve().parent / "data" / "wade_giles.tsv"
 
@@ -81,6 +82,19 @@ KNOWN: dict[str, str] = {
     "Jelzin": "Yeltsin", "Tchitcherine": "Chicherin", "Chruschtschew": "Khrushchev", "Kossigin": "Kosygin",
     "Stalin": "Stalin", "Tchaikovsky": "Tchaikovsky",
 }
+#: Abbreviations of the period's states, parties and blocs, read as their names (the documents and questions
+#: write both: "the GDR", "East Germany"); rewritten only when written in capitals, so no word changes.
+ABBREVIATIONS: dict[str, str] = {
+    "USSR": "Soviet Union", "CPSU": "Communist Party of the Soviet Union", "PRC": "China",
+    "CCP": "Chinese Communist Party", "CPC": "Chinese Communist Party", "PLA": "People's Liberation Army",
+    "ROC": "Taiwan", "GDR": "East Germany", "DDR": "East Germany", "FRG": "West Germany", "BRD": "West Germany",
+    "SED": "Socialist Unity Party of Germany", "DPRK": "North Korea", "ROK": "South Korea", "DRV": "North Vietnam",
+    "DRVN": "North Vietnam", "MPR": "Mongolian People's Republic", "PUWP": "Polish United Workers' Party",
+    "PZPR": "Polish United Workers' Party", "HSWP": "Hungarian Socialist Workers' Party",
+    "RWP": "Romanian Workers' Party", "CPCz": "Communist Party of Czechoslovakia",
+    "CMEA": "Council for Mutual Economic Assistance", "Comecon": "Council for Mutual Economic Assistance",
+}
+KNOWN.update(ABBREVIATIONS)
 #: Known spellings that are also English words: rewritten only when capitalised.
 ENGLISH_WORDS = frozenset({"Canton", "Sian", "Kirin", "Antung", "Chefoo", "Amoy", "Honan"})
 
@@ -186,7 +200,7 @@ def _fold(text: str) -> str:
 
 def _known(found: str, record) -> str:
     name = _known_folded()[_fold(found)]
-    if name in ENGLISH_WORDS and not found[:1].isupper():
+    if name in ENGLISH_WORDS and not found[:1].isupper() or name in ABBREVIATIONS and found != name:
         return found
     return record(found, KNOWN[name]) if KNOWN[name] != name else found
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.documents.names import KNOWN, modern_text, modernise, syllables
+from rag.documents.names import ABBREVIATIONS, KNOWN, modern_text, modernise, syllables
 
 
 def test_the_syllable_table_is_the_standard_one():
@@ -55,3 +55,12 @@ def test_notes_say_each_spelling_read_otherwise_once():
 def test_every_known_spelling_reads_as_its_modern_one():
     for written, modern in KNOWN.items():
         assert modern_text(written) == modern, written
+
+
+def test_abbreviations_of_states_and_parties_read_as_their_names_only_in_capitals():
+    reading = modernise("Was the GDR close to the CPSU?")
+    assert reading.text == "Was the East Germany close to the Communist Party of the Soviet Union?"
+    assert reading.notes[0] == "read “GDR” as “East Germany”"
+    for text in ("he sed it", "the rok pass", "Gdr", "a ddr scan"):
+        assert modernise(text).text == text
+    assert set(ABBREVIATIONS) <= set(KNOWN)
