@@ -252,6 +252,7 @@ def _entry_document(entry: _Entry, source: str, collection: str) -> Document:
 
 _RECORD_FIELDS = {"id", "date", "date_text", "title", "summary", "collection", "url"}
 _REQUIRED_FIELDS = ("date", "title", "collection")
+_FIELD_ORDER = ("id", "date", "date_text", "title", "collection", "summary", "url")  # Document's, for positional calls
 
 
 def parse_records(text: str, source: str) -> Page:
@@ -354,15 +355,17 @@ def _plain_record_document(record: object, unescaped: bool, spaced: bool, source
     `valid_dates` caches `validate_iso` (a few thousand distinct dates a million records)."""
     if type(record) is not dict or not record.keys() <= _RECORD_FIELDS:
         return None
-    clean = {}
-    for name, value in record.items():
+    values = []
+    for name in _FIELD_ORDER:
+        value = record.get(name)
         if type(value) is str:
             if not (spaced and value.isascii() and value[:1] != " " and value[-1:] != " "):
                 value = " ".join(value.split())
-        elif value is not None or name in _REQUIRED_FIELDS:
+        elif value is not None:
             return None
-        clean[name] = value
-    if not (clean.get("date") and clean.get("title") and clean.get("collection")):
+        values.append(value)
+    given_id, date, date_text, title, collection, summary, url = values
+    if not (date and title and collection):
         return None
     given = record["date"]
     date = valid_dates.get(given)
@@ -371,11 +374,9 @@ def _plain_record_document(record: object, unescaped: bool, spaced: bool, source
             date = valid_dates[given] = validate_iso(given)
         except DateError:
             return None
-    collection, title = clean["collection"], clean["title"]
     make = Document.unescaped if unescaped else Document
-    return make(id=clean.get("id") or document_id(collection, date, title), date=date,
-                date_text=clean.get("date_text") or date, title=title, summary=clean.get("summary") or None,
-                collection=collection, url=clean.get("url") or None, source=source, line=number)
+    return make(given_id or document_id(collection, date, title), date, date_text or date, title, collection,
+                summary or None, url or None, source, number)
 
 
 # ------------------------------------------------------------------------------------------ corpus
