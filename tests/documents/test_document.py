@@ -92,3 +92,18 @@ def test_replace_hashes_the_new_content():
     doc.content_hash  # noqa: B018 - fills the cache
     edited = dataclasses.replace(doc, summary="Corrected.")
     assert edited.content_hash == old_content_hash(edited) != doc.content_hash
+
+
+@pytest.mark.parametrize(("collection", "date", "title"), [
+    ("Sino-Soviet Split, 1960-1984", "1963-09-05", "Zhou Enlai’s  Discussion"),
+    ("C", "1963", "  Tab\tand\nnewline  "),
+    ("Caf\u00e9", "1964-03", "Cafe\u0301 \u00a0 with a combining accent and a non-breaking space"),
+    ("STRASSE", "1964", "Straße \u2028 ǅ"),
+])
+def test_document_id_is_the_stored_formula(collection, date, title):
+    import hashlib
+    import unicodedata
+
+    key = "\x1f".join(" ".join(unicodedata.normalize("NFC", part).split()).casefold()
+                      for part in (collection, date, title))
+    assert document_id(collection, date, title) == hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
