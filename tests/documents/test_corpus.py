@@ -297,6 +297,7 @@ MIXED_RECORDS = [
     record(summary=None, url=None, date_text="", id=""),
     record(summary="", collection="C", title="duplicate keys", date="1961") [:-1] + ', "title": "last wins"}',
     record(date="1963-11", title="Wrapped\u3000ideographic space"),
+    record(title="Raw DEL \x7f, \U0001F600 and \u00e9", summary="Plain apart from them"),
 ]
 
 
@@ -308,7 +309,7 @@ def test_jsonl_fast_path_reads_what_the_reference_reads(write_page, newline, bom
     assert _parse_records_fast(path.read_bytes(), str(path)) is not None  # not the reference path again
     assert read(path) == reference(path)
     documents = read_file(path).documents
-    assert [d.line for d in documents] == [1, 2, 3, 6, 7, 8, 9, 10, 11]
+    assert [d.line for d in documents] == [1, 2, 3, 6, 7, 8, 9, 10, 11, 12]
     assert documents[2].title == "Spaces around and inside" and documents[5].date == "1964"
     assert documents[7].title == "last wins"
 
