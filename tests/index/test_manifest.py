@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 from dataclasses import replace
@@ -92,6 +93,44 @@ def test_rebuild_command_quotes_paths_so_it_can_be_pasted(tmp_path):
     assert shlex.split(command) == ["python", "-m", "embeddings.rebuild", "--full", "--corpus",
                                     str(tmp_path / "my pages"), "--out", str(tmp_path / "my index"),
                                     "--model", "some model"]
+
+
+def old_content_hash(doc: Document) -> str:
+    """The content hash formula stored indexes hold."""
+    payload = json.dumps([doc.date, doc.date_text, doc.title, doc.summary, doc.collection, doc.url],
+                         ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def old_fingerprint(documents) -> str:
+    """The corpus fingerprint formula stored manifests hold."""
+    digest = hashlib.sha256()
+    for key in sorted(f"{d.id}:{old_content_hash(d)}" for d in documents):
+        digest.update(key.encode() + b"\n")
+    return digest.hexdigest()[:16]
+
+
+def test_corpus_fingerprint_is_the_stored_formula(tmp_path):
+    from rag.documents.corpus import load_corpus
+
+    texts = ["Plain", "Romania’s “affairs”", 'A "quoted" \\ line', "tab\tand\u00a0space", "\u4e2d\u82cf"]
+    lines = [json.dumps({"id": f"r{n}", "date": "1963-04-03", "title": text, "collection": "C", "summary": text},
+                        ensure_ascii=False) for n, text in enumerate(texts)]
+    (tmp_path / "r.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs = [*load_corpus(tmp_path).documents, *yearly_documents(3)]
+    for _ in range(2):  # the second time from the cached hashes
+        assert corpus_fingerprint(docs) == old_fingerprint(docs)
+    assert corpus_fingerprint([]) == old_fingerprint([])
+
+
+def test_changes_compare_with_the_stored_hashes():
+    docs = yearly_documents(4)
+    held = {d.id: old_content_hash(d) for d in docs[:3]}  # as an index built before hashes were cached holds
+    held[docs[1].id] = "0" * 64
+    held["gone"] = "1" * 64
+    diff = changes(None, docs, held)
+    assert ([d.id for d in diff.added], [d.id for d in diff.changed], diff.removed, len(diff.unchanged)) == (
+        [docs[3].id], [docs[1].id], ["gone"], 2)
 
 
 def test_corpus_fingerprint_ignores_order_and_sees_edits():
