@@ -486,6 +486,15 @@ class Index:
             found, scores = found[keep], scores[keep]
         return found, scores
 
+    def search_files(self) -> list[Path]:
+        """The files of a loaded index that questions read (FAISS, vectors, BM25, filters; not the sentence
+        vectors, read only for the hits shown), for warming the page cache; empty when built in memory."""
+        folder = self.manifest.folder
+        if folder is None:
+            return []
+        return [folder / name for name in (FAISS_INDEX, VECTORS, BM25, DATE_SPANS, COLLECTIONS)
+                if (folder / name).exists()]
+
     def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
         """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model (and,
         given `bm25` parameters, lacks up-to-date sentence vectors or BM25 index), in words for a user;

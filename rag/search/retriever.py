@@ -122,6 +122,7 @@ class Retriever:
         """
         from rag.index.encoder import serving_encoder
         from rag.index.manifest import read_manifest, rebuild_command
+        from rag.index.pagecache import warm
         from rag.settings import ENV_VARS
 
         settings = Settings.from_env(index_dir=path, model=model)
@@ -155,6 +156,7 @@ class Retriever:
             if reasons:
                 raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
                                  f"rebuild it with `{command}`")
+        warm(index.search_files())  # read into the page cache while the encoder loads (`rag.index.pagecache`)
         encoder, notice = serving_encoder(index.manifest, settings,
                                           [doc.embedding_text for doc in index.documents[:256]])
         if notice:
