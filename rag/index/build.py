@@ -198,15 +198,16 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
                                                                                    say)
     delta = None
     if old is not None and not report.full_reason and not report.retyped and not report.refreshed:
-        delta = segments.plan(old, corpus.documents, held, old_rows, bm25, settings.delta_min_rows)
+        delta = segments.plan(old, diff, old_rows, bm25, settings.delta_min_rows)
     if delta is not None:
         provenance = replace(_provenance(settings, corpus, model_info), corpus_fingerprint=corpus_fingerprint(
             corpus.documents))
         fresh_by_id = {d.id: vector[0] for d, vector in zip(to_embed, fresh, strict=True)}
         index = segments.assemble(old, delta, old_rows, fresh_by_id, fresh_sentences, provenance)
         report.delta = (len(delta.ahead), len(delta.dead), old.base_rows)
-        report.linked = sorted(segments.base_files(old_folder))
-        return _save(index, out, segments.base_files(old_folder), report, saved, say)
+        linked = segments.base_files(old_folder)
+        report.linked = sorted(linked)
+        return _save(index, out, linked, report, saved, say)
     same_rows = old is not None and old.delta is None and list(old_rows) == [d.id for d in corpus.documents]
     vectors = _assemble(corpus, old, old_rows, to_embed, fresh, dimension)
     sentence_vectors = _assemble_sentences(corpus, old, old_rows, fresh_sentences, dimension)

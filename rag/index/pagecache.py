@@ -1,4 +1,4 @@
-"""Warm the page cache: ask the kernel to read an index's search files in the background when it is loaded.
+"""Warm the page cache: read an index's search files once, in the background, when it is loaded.
 
 The index files are memory-mapped, so a question reads the pages it touches from disk the first time. On a
 cold page cache (after a reboot, or once a rebuild's other work pushed the files out) an inverted-file search

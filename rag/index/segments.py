@@ -36,13 +36,13 @@ from rag.index.store import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from pathlib import Path
 
     import numpy as np
 
     from rag.documents.document import Document
-    from rag.index.manifest import Manifest
+    from rag.index.manifest import Changes, Manifest
 
 #: A delta of more documents than this share of the base is merged into a new base: each question scans the
 #: delta's vectors exactly (50,000 rows: about 5 ms), and BM25 statistics drift as it grows.
@@ -51,18 +51,18 @@ DELTA_MAX_SHARE = 0.05
 
 @dataclass(frozen=True)
 class Plan:
-    """What a delta rebuild writes: the documents of the delta, in corpus order, and the base rows retired."""
+    """What a delta rebuild writes: the documents of the delta (added, changed, then those of the previous
+    delta) and the base rows retired."""
 
     ahead: list[Document]
     dead: np.ndarray  # sorted int64 base rows
 
 
-def plan(old: Index, documents: Sequence[Document], held: Mapping[str, str], old_rows: Mapping[str, int],
-         bm25: Mapping, min_rows: int) -> Plan | None:
-    """The delta that brings `old` up to date with `documents`, or None when a full rebuild is due: the base
-    is smaller than `min_rows`, the delta would pass DELTA_MAX_SHARE, or the base lacks what a delta needs
-    (sentence vectors split the current way, a BM25 index with `bm25` parameters and its statistics, a
-    document table)."""
+def plan(old: Index, diff: Changes, old_rows: Mapping[str, int], bm25: Mapping, min_rows: int) -> Plan | None:
+    """The delta that brings `old` up to date with the corpus `diff` compares it with, or None when a full
+    rebuild is due: the base is smaller than `min_rows`, the delta would pass DELTA_MAX_SHARE, or the base lacks
+    what a delta needs (sentence vectors split the current way, a BM25 index with `bm25` parameters and its
+    statistics, a document table)."""
     import numpy as np
 
     base = old.base_rows
@@ -72,10 +72,10 @@ def plan(old: Index, documents: Sequence[Document], held: Mapping[str, str], old
             or keyword is None or keyword.average_length is None or keyword.params != dict(bm25)):
         return None
     kept = np.zeros(base, dtype=bool)
-    ahead = []
-    for doc in documents:
-        row = old_rows.get(doc.id)
-        if row is not None and row < base and held[doc.id] == doc.content_hash:
+    ahead = diff.added + diff.changed
+    for doc in diff.unchanged:  # stays in the base, or (written by the last delta) is written again
+        row = old_rows[doc.id]
+        if row < base:
             kept[row] = True
         else:
             ahead.append(doc)

@@ -160,14 +160,12 @@ class DocumentTable(Sequence[Document]):
         return names, np.fromiter((code[d.collection] for d in documents), dtype=np.int32, count=len(documents))
 
     @staticmethod
-    def patch(source: Path, path: Path, base: int, added: Sequence[Document], dead: np.ndarray) -> tuple[
-            list[str], np.ndarray]:
+    def patch(source: Path, path: Path, base: int, added: Sequence[Document], dead: np.ndarray,
+              names: Sequence[str]) -> None:
         """Write at `path` the table at `source` with its rows from `base` on replaced by `added` and `dead`
-        (base rows) as its retired rows: a copy and a few statements, not a million records written again.
-        Returns every collection name (new ones after the old) and the added rows' collection codes."""
+        (base rows) as its retired rows, and the collection `names` (the source's, then new ones): a copy and a
+        few statements, not a million records written again."""
         import shutil
-
-        import numpy as np
 
         shutil.copyfile(source, path)
         connection = sqlite3.connect(path)
@@ -177,14 +175,12 @@ class DocumentTable(Sequence[Document]):
             connection.execute("DELETE FROM dead")
             connection.executemany("INSERT INTO dead VALUES (?)", ((int(r),) for r in dead))
             _insert(connection, base, added)
-            names = [name for (name,) in connection.execute("SELECT name FROM collections ORDER BY code")]
-            new = [n for n in dict.fromkeys(d.collection for d in added) if n not in set(names)]
-            connection.executemany("INSERT INTO collections VALUES (?, ?)", enumerate(new, start=len(names)))
+            known = connection.execute("SELECT count(*) FROM collections").fetchone()[0]
+            connection.executemany("INSERT INTO collections VALUES (?, ?)",
+                                   enumerate(names[known:], start=known))
             connection.commit()
         finally:
             connection.close()
-        code = {name: n for n, name in enumerate(names + new)}
-        return names + new, np.fromiter((code[d.collection] for d in added), dtype=np.int32, count=len(added))
 
     def dead(self) -> np.ndarray:
         """The rows a delta segment retired (removed from the corpus or superseded), sorted int64."""
@@ -464,11 +460,11 @@ class Index:
         retired row never. `want` bounds an approximate search (the rows beyond it are not looked for)."""
         import numpy as np
 
-        dead = self.delta.dead if self.delta is not None else np.zeros(0, dtype=np.int64)
+        live = self.live()
         if rows is not None:
             rows = rows[rows < self.base_rows]
-            if len(dead):
-                rows = rows[~np.isin(rows, dead, assume_unique=True)]
+            if live is not None:
+                rows = rows[live[rows]]
             if len(rows) == 0:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if ann.is_exact(self.ann):
@@ -478,11 +474,12 @@ class Index:
             keep = scores > min_similarity  # as FAISS's range search: strictly above the radius
             return rows[keep], scores[keep]
         else:  # unrestricted: as many more as could be retired, dropped below (cheaper than an ID selector)
-            found, scores = ann.nearest(self.ann, query, want + (len(dead) if rows is None else 0), rows)
+            retired = len(self.delta.dead) if rows is None and live is not None else 0
+            found, scores = ann.nearest(self.ann, query, want + retired, rows)
             keep = scores > min_similarity
             found, scores = found[keep], scores[keep]
-        if rows is None and len(dead):
-            keep = ~np.isin(found, dead)
+        if rows is None and live is not None:
+            keep = live[found]
             found, scores = found[keep], scores[keep]
         return found, scores
 
@@ -603,9 +600,9 @@ class Index:
         if DOCUMENTS_DB not in skip:
             if isinstance(self.documents, JoinedDocuments):  # a delta over a saved table: patch a copy
                 joined = self.documents
-                names, added = DocumentTable.patch(joined.table.path, folder / DOCUMENTS_DB, joined.base,
-                                                   joined.added, self.delta.dead)
-                codes = np.concatenate([np.asarray(self.collections()[1][:joined.base]), added])
+                names, codes = self.collections()  # the base's names and codes, then the delta's
+                DocumentTable.patch(joined.table.path, folder / DOCUMENTS_DB, joined.base, joined.added,
+                                    self.delta.dead, names)
             else:
                 names, codes = DocumentTable.write(folder / DOCUMENTS_DB, self.documents)
             fsync_path(folder / DOCUMENTS_DB)
