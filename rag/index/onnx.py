@@ -151,7 +151,9 @@ class OnnxEncoder:
     """Encodes like `rag.index.encoder.Encoder` (same `name`, `dimension`, `fingerprint`, `encode`) from an
     exported folder, with onnxruntime; safe to call from several threads at once."""
 
-    def __init__(self, folder: str | Path, *, threads: int | None = None):
+    def __init__(self, folder: str | Path, *, threads: int | None = None, name: str | None = None):
+        """`name`: the model's name as the caller knows it (default: the name it was exported under, which is
+        the first name the weights were used with: a path and an alias share one export)."""
         if threads is None:
             from rag.settings import Settings
 
@@ -160,7 +162,7 @@ class OnnxEncoder:
             raise ModelError(f"ONNX intra-op threads must be at least 1, got {threads}")
         self.folder = Path(folder)
         self.settings = OnnxSettings.read(self.folder)
-        self.name = self.settings.model
+        self.name = name or self.settings.model
         self.fingerprint = self.settings.fingerprint
         self.dimension = self.settings.dimension
         self.threads = threads
