@@ -56,14 +56,14 @@ def searched(retriever: Retriever, questions: list[dict]) -> list[tuple[dict, An
     return rows
 
 
-def measure(rows: list[tuple[dict, Answer, list]], bars: Bars | None = None) -> dict[str, float]:
+def measure(rows: list[tuple[dict, Answer, list]], bars: Bars) -> dict[str, float]:
     """The split's synthesis scores (see the module docstring), the sentences chosen with `bars`."""
-    from rag.chat.answer import BARS, choose
+    from rag.chat.answer import choose
 
     precisions, before_precisions = [], []
     quotes_relevant = before_relevant = on_answered = off_quiet = on = off = quotable = quotable_relevant = 0
     for item, reply, scores in rows:
-        quotes = choose(reply.results, reply.cited, scores, bars or BARS) if reply.results.query else ()
+        quotes = choose(reply.results, reply.cited, scores, bars) if reply.results.query else ()
         answered = bool(quotes) if reply.results.query else reply.answered
         relevant = set(item["relevant"])
         if not relevant:
@@ -92,14 +92,12 @@ def measure(rows: list[tuple[dict, Answer, list]], bars: Bars | None = None) -> 
             "quotes relevant (before)": before_relevant / max(on, 1)}
 
 
-def grid(rows: list[tuple[dict, Answer, list]]) -> list[dict]:
-    """Every combination of GRID's bars with its scores, best first: all off-topic quiet and all on-topic
-    answered first, then precision, then quotes-relevant."""
-    from rag.chat.answer import BARS
-
+def grid(rows: list[tuple[dict, Answer, list]], base: Bars) -> list[dict]:
+    """Every combination of GRID's bars (the rest as in `base`) with its scores, best first: all off-topic
+    quiet and all on-topic answered first, then precision, then quotes-relevant."""
     table = []
     for values in itertools.product(*GRID.values()):
-        bars = replace(BARS, **dict(zip(GRID, values, strict=True)))
+        bars = replace(base, **dict(zip(GRID, values, strict=True)))
         table.append({**dict(zip(GRID, values, strict=True)), **measure(rows, bars)})
     return sorted(table, key=lambda r: (-min(r["off-topic not answered"], r["on-topic answered"]),
                                         -(r["precision"] + r["quotes relevant"]), -r["precision"]))
@@ -119,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(HERE))
     from evaluate import bundled_index
 
+    from rag.chat.answer import bars_for
     from rag.search.retriever import Retriever
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,19 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     index, encoder = bundled_index(args.corpus)
     retriever = Retriever(index, encoder)
+    bars, _ = bars_for(retriever.model)  # the bars in use for this model (RAG_MODEL picks it)
     if args.grid:
-        rows = grid(searched(retriever, load_split("tune")))
+        rows = grid(searched(retriever, load_split("tune")), bars)
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
-            from rag.chat.answer import BARS
-
             for row in rows[:15]:  # `*`: the bars in use (eval/README.md says why they need not top the grid)
-                mark = "*" if all(getattr(BARS, k) == row[k] for k in GRID) else " "
+                mark = "*" if all(getattr(bars, k) == row[k] for k in GRID) else " "
                 print(mark, "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         return 0
     names = list(SPLITS) if args.split == "both" else [args.split]
-    tables = {name: measure(searched(retriever, load_split(name))) for name in names}
+    tables = {name: measure(searched(retriever, load_split(name)), bars) for name in names}
     print(json.dumps(tables, indent=2) if args.json else format_table(tables))
     return 0
 

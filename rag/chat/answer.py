@@ -9,12 +9,13 @@ When no sentence reaches the bar the answer is `answered=False` and says so inst
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from rag.chat.followup import Topic, resolve
 from rag.chat.render import Cited, number_by_date
 from rag.errors import QueryError
+from rag.index import bundled
 
 if TYPE_CHECKING:
     from rag.search.highlight import SentenceScore
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class Answerer(Protocol):
-    """What an answer needs from a retriever (`rag.Retriever` has both)."""
+    """What an answer needs from a retriever (`rag.Retriever` has both, and a `model` name that picks the bars)."""
 
     def search(self, question: str, **options) -> Results: ...
 
@@ -52,6 +53,23 @@ class Bars:
 
 
 BARS = Bars()
+
+#: The bars of each bundled model, chosen on the tune split with that model (`RAG_MODEL=... python
+#: eval/synthesis.py --grid`): a cosine bar means nothing across models. all-mpnet-base-v2's off-topic
+#: questions top out at 0.387 and its on-topic ones start at 0.417, so `document` sits between; fewer
+#: keyword points suit it (word weight 0.15: 0.969/0.979/1.000/1.000 on tune; 0.25: 0.938/0.958).
+BARS_BY_MODEL = {bundled.MINILM: BARS, bundled.MPNET: Bars(document=0.40, word_weight=0.15)}
+
+
+def bars_for(model: str | None) -> tuple[Bars, str | None]:
+    """The bars for the model that embedded the index, and a note for the reader when none were chosen for it
+    (the default bars are used, and `answered` may be wrong)."""
+    chosen = BARS_BY_MODEL.get(bundled.canonical(model)) if model else BARS
+    if chosen is not None:
+        return chosen, None
+    known = " and ".join(name.split("/")[-1] for name in BARS_BY_MODEL)
+    return BARS, (f"whether the archive answers this is judged with bars chosen for {known}, not for {model}: "
+                  "re-choose them with eval/synthesis.py --grid (eval/README.md)")
 
 
 @dataclass(frozen=True)
@@ -104,11 +122,11 @@ class Answer:
 
 
 def answer(retriever: Answerer, question: str, previous_topic: Topic | str | None = None, *,
-           bars: Bars = BARS, **search_options) -> Answer:
+           bars: Bars | None = None, **search_options) -> Answer:
     """Search the question (combined with `previous_topic` when it is a follow-up such as "what about
     1964?") and choose the sentences that answer it. `search_options` go to `retriever.search` (k,
-    date_from, date_to, sort, mode, ...). Raises QueryError for an empty question, as search does for bad
-    options."""
+    date_from, date_to, sort, mode, ...). `bars` default to the retriever's model's (`bars_for`). Raises
+    QueryError for an empty question, as search does for bad options."""
     asked = " ".join((question or "").split())
     if not asked:
         raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the test ban?'")
@@ -118,6 +136,10 @@ def answer(retriever: Answerer, question: str, previous_topic: Topic | str | Non
     cited = tuple(number_by_date(results))
     if not results.query:  # a period only ("November 1963"): a listing, nothing to quote
         return Answer(asked, results, cited, (), answered=len(results) > 0)
+    if bars is None:
+        bars, note = bars_for(getattr(retriever, "model", None))
+        if note:
+            results = replace(results, notes=(*results.notes, note))
     scores = retriever.sentence_scores(results) if len(results) else []
     quotes = choose(results, cited, scores, bars)
     return Answer(asked, results, cited, quotes, answered=bool(quotes))

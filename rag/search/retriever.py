@@ -170,6 +170,11 @@ class Retriever:
         retriever.corpus_dir = corpus_dir
         return retriever
 
+    @property
+    def model(self) -> str:
+        """The name of the model that embedded the index (as given when it was built)."""
+        return self.index.manifest.model or self.settings.model
+
     # ------------------------------------------------------------------------------------------ search
 
     def search(self, question: str, k: int = 10, date_from: str | dt.date | None = None,

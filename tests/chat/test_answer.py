@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chat.answer import BARS, Bars, answer, choose
+from rag.chat.answer import BARS, BARS_BY_MODEL, Bars, answer, bars_for, choose
 from rag.chat.followup import Topic
 from rag.chat.render import number_by_date
 from rag.documents.document import Document
 from rag.errors import QueryError
+from rag.index import bundled
 from rag.search.highlight import SentenceScore
 from rag.search.results import Hit, Results
 
@@ -121,3 +122,42 @@ def test_a_higher_bar_answers_less(retriever):
 def test_empty_question_is_a_query_error(retriever):
     with pytest.raises(QueryError, match="empty"):
         answer(retriever, "   ", Topic("Romania"))
+
+
+# ------------------------------------------------------------------------------------- bars per model
+
+
+@pytest.mark.parametrize("name", ["sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", None])
+def test_the_default_model_gets_the_default_bars_without_a_note(name):
+    assert bars_for(name) == (BARS, None)
+
+
+def test_mpnet_gets_its_own_bars_under_either_name():
+    for name in ("all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2"):
+        bars, note = bars_for(name)
+        assert bars == BARS_BY_MODEL[bundled.MPNET] != BARS and note is None
+
+
+def test_a_model_without_chosen_bars_is_answered_with_the_default_ones_and_says_so(retriever):
+    bars, note = bars_for("intfloat/e5-small-v2")
+    assert bars == BARS and "intfloat/e5-small-v2" in note and "eval/synthesis.py --grid" in note
+
+    class OtherModel:  # the real retriever, claiming another model
+        model = "intfloat/e5-small-v2"
+        search, sentence_scores = retriever.search, retriever.sentence_scores
+
+    question = "Chinese visitors touring Soviet cities and arguing with their hosts"
+    reply, plain = answer(OtherModel(), question), answer(retriever, question)
+    assert reply.results.notes == (*plain.results.notes, note)
+    assert note in reply.to_record()["notes"] and reply.synthesis == plain.synthesis
+
+
+@pytest.mark.slow
+def test_mpnet_answers_on_topic_and_not_off_topic_questions_with_its_bars(mpnet_retriever):
+    """The real all-mpnet-base-v2 (from its pip packages) over the bundled corpus, as eval/synthesis.py runs it."""
+    assert mpnet_retriever.model == "all-mpnet-base-v2"
+    on = answer(mpnet_retriever, "Chinese visitors touring Soviet cities and arguing with their hosts")
+    assert on.answered and "dc673033469e6c9c" in {quote.doc_id for quote in on.synthesis}
+    assert not any("bars chosen for" in note for note in on.results.notes)
+    for question in ("Who painted the Mona Lisa?", "How do I bake sourdough bread?"):
+        assert not answer(mpnet_retriever, question).answered
