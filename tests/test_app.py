@@ -112,7 +112,7 @@ def test_respond_adds_the_exchange_and_writes_exports_and_timeline(respond, tmp_
     assert [row["number"] for row in rows] == [str(n) for n in range(1, len(cited) + 1)]
     assert [f"[{row['number']}] {row['citation']}" for row in rows] == cited
 
-    assert timeline.count("<circle") == len(cited)  # the timeline: one point per cited document
+    assert timeline.count("<circle") == 2 * len(cited)  # the timeline: one point per cited document, in both layouts
 
 
 def test_respond_follows_up_on_the_topic_it_returned(respond):
@@ -121,7 +121,7 @@ def test_respond_follows_up_on_the_topic_it_returned(respond):
                                                              "hybrid")
     assert "Follow-up understood as" in history[-1]["content"]
     assert follow_topic.query == topic.query and citations
-    assert timeline.count("<circle") == len(citations.splitlines())  # the follow-up's points, not none
+    assert timeline.count("<circle") == 2 * len(citations.splitlines())  # the follow-up's points (both layouts)
 
 
 @pytest.mark.parametrize(("message", "date_from", "said"), [

@@ -119,7 +119,7 @@ def test_question_gives_numbered_citations_in_date_order_and_a_timeline(page):
 
     # the timeline draws one point per cited document, with month/year ticks that do not repeat
     wait_for_points(page, len(entries))
-    ticks = page.locator("#timeline .tick-label").all_text_contents()
+    ticks = page.locator("#timeline svg.wide .tick-label").all_text_contents()  # the layout shown at 1400 px
     assert ticks and len(ticks) == len(set(ticks)) and all(re.fullmatch(r"(\w{3} )?19\d\d", t) for t in ticks)
 
     citations = page.locator("#citations textarea").input_value()
@@ -133,10 +133,26 @@ def test_question_gives_numbered_citations_in_date_order_and_a_timeline(page):
     assert page.errors == []
 
 
+#: The circles of the timeline layout on show (the page holds a wide and a narrow one; CSS shows one).
+SHOWN_POINTS = "[...document.querySelectorAll('#timeline svg.timeline')].filter(s => s.getClientRects().length)" \
+               ".flatMap(s => [...s.querySelectorAll('circle')])"
+
+
 def wait_for_points(page, n: int) -> None:
     """Until the timeline shows n points (one SVG circle per cited document)."""
-    page.wait_for_function("n => document.querySelectorAll('#timeline circle').length === n", arg=n,
-                           timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_function(f"n => {SHOWN_POINTS}.length === n", arg=n, timeout=ANSWER_TIMEOUT_MS)
+
+
+def points_fit_and_read(page) -> dict:
+    """Whether every shown point lies inside the window (no sideways scrolling to find one), and the smallest
+    point label's height in pixels."""
+    return page.evaluate(f"""() => {{
+        const shown = {SHOWN_POINTS};
+        const inside = shown.every(c => {{ const r = c.getBoundingClientRect();
+                                          return r.left >= 0 && r.right <= window.innerWidth; }});
+        const labels = shown.map(c => c.parentElement.querySelector('text').getBoundingClientRect().height);
+        return {{inside, smallest: Math.min(...labels)}};
+    }}""")
 
 
 def first_line_at_top(page) -> bool:
@@ -163,6 +179,8 @@ def test_each_answer_opens_at_its_first_line_with_a_point_per_citation(page, wid
         assert answer.startswith("Searched “"), answer[:80]
         assert first_line_at_top(page), question
         wait_for_points(page, len(ENTRY.findall(answer)))  # the follow-up too
+        fit = points_fit_and_read(page)
+        assert fit["inside"] and fit["smallest"] >= 9, (question, fit)  # every point in view, labels legible
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"chat-{width}px.png"), full_page=True)
     assert page.errors == []

@@ -18,8 +18,12 @@ if TYPE_CHECKING:
     from rag.chat.answer import Answer
 
 WIDTH, HEIGHT = 800, 230
+#: The phone layout's width. The SVG scales to its box, so 800 units shown 350 px wide made 12-unit labels 5 px
+#: high; a sideways scroll instead hid the later points at 390 px. At 400 units labels stay 10 px or more.
+NARROW_WIDTH = 400
 LEFT, RIGHT, TOP, BOTTOM = 48, 40, 26, 44  # plot margins inside the SVG (axis labels live there)
 MAX_TICKS = 8
+NARROW_MAX_TICKS = 4
 TICK_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)  # months between ticks; the smallest that keeps <= MAX_TICKS
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -46,11 +50,11 @@ def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def ticks(first: dt.date, last: dt.date) -> list[tuple[dt.date, str]]:
+def ticks(first: dt.date, last: dt.date, max_ticks: int = MAX_TICKS) -> list[tuple[dt.date, str]]:
     """Month starts from just before `first` to just after `last`, every 1, 2, 3, 6, 12 ... months so that at
-    most MAX_TICKS show; labelled "Mar 1963" (or "1963" for yearly steps). Each label is unique."""
+    most `max_ticks` show; labelled "Mar 1963" (or "1963" for yearly steps). Each label is unique."""
     start, end = _month_index(first), _month_index(last) + 1  # the axis ends after the last point's month
-    step = next((s for s in TICK_STEPS if -(-(end - start + start % s) // s) + 1 <= MAX_TICKS), TICK_STEPS[-1])
+    step = next((s for s in TICK_STEPS if -(-(end - start + start % s) // s) + 1 <= max_ticks), TICK_STEPS[-1])
     index, found = start - start % step, []
     while True:
         day = dt.date(index // 12, index % 12 + 1, 1)
@@ -60,15 +64,17 @@ def ticks(first: dt.date, last: dt.date) -> list[tuple[dt.date, str]]:
         index += step
 
 
-def timeline_svg(answer: Answer, anchor: str = "") -> str:
+def timeline_svg(answer: Answer, anchor: str = "", *, narrow: bool = False) -> str:
     """The answer's timeline as an inline SVG; each point links to its entry in the answer (`#ANCHOR-n`).
-    An empty string when nothing was cited."""
+    `narrow`: the phone layout (NARROW_WIDTH, fewer ticks). An empty string when nothing was cited."""
     found = points(answer)
     if not found:
         return ""
-    marks = ticks(min(p.day for p in found), max(p.day for p in found))
+    width = NARROW_WIDTH if narrow else WIDTH
+    marks = ticks(min(p.day for p in found), max(p.day for p in found),
+                  NARROW_MAX_TICKS if narrow else MAX_TICKS)
     lo, hi = marks[0][0].toordinal(), max(marks[-1][0].toordinal(), marks[0][0].toordinal() + 1)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = width - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(day: dt.date) -> float:
         return LEFT + (day.toordinal() - lo) / (hi - lo) * plot_w
@@ -76,9 +82,9 @@ def timeline_svg(answer: Answer, anchor: str = "") -> str:
     def y(relevance: float) -> float:
         return TOP + (1 - relevance) * plot_h
 
-    parts = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+    parts = [f'<svg class="timeline {"narrow" if narrow else "wide"}" viewBox="0 0 {width} {HEIGHT}" role="img" '
              f'aria-label="Timeline of the {len(found)} cited documents" xmlns="http://www.w3.org/2000/svg">',
-             f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}"/>',
+             f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{width - RIGHT}" y2="{TOP + plot_h}"/>',
              f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}"/>',
              f'<text class="label" x="{LEFT - 6}" y="{y(1) + 4:.1f}" text-anchor="end">1</text>',
              f'<text class="label" x="{LEFT - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>',
@@ -100,9 +106,11 @@ def timeline_svg(answer: Answer, anchor: str = "") -> str:
     return "".join(parts)
 
 
+# The page shows one of the two layouts: the wide one, or under 640 px (a phone) the narrow one.
 CSS = """
-#timeline svg.timeline { width: 100%; min-width: 520px; height: auto; font: 12px system-ui, sans-serif; }
-#timeline .timeline-scroll { overflow-x: auto; }
+#timeline svg.timeline { width: 100%; height: auto; font: 12px system-ui, sans-serif; }
+#timeline svg.narrow { display: none; }
+@media (max-width: 640px) { #timeline svg.wide { display: none; } #timeline svg.narrow { display: block; } }
 #timeline .axis, #timeline .tick { stroke: currentColor; opacity: 0.5; }
 #timeline .label, #timeline .tick-label, #timeline .point text { fill: currentColor; }
 #timeline .point circle { fill: #2563eb; fill-opacity: 0.8; stroke: white; }
@@ -111,7 +119,7 @@ CSS = """
 
 
 def timeline_html(answer: Answer | None, anchor: str = "") -> str:
-    """The timeline block for the page: a heading and the SVG (scrolls sideways on a phone)."""
-    svg = timeline_svg(answer, anchor) if answer is not None else ""
+    """The timeline block for the page: a heading and the SVG in both layouts (CSS shows the one that fits)."""
+    svg = timeline_svg(answer, anchor) + timeline_svg(answer, anchor, narrow=True) if answer is not None else ""
     body = svg or "<p><em>No documents cited yet.</em></p>"
-    return f'<div class="timeline-scroll"><strong>Timeline of the cited documents</strong>{body}</div>'
+    return f'<div class="timeline-block"><strong>Timeline of the cited documents</strong>{body}</div>'

@@ -9,7 +9,7 @@ import pytest
 
 from rag.chat.answer import Answer
 from rag.chat.render import number_by_date
-from rag.chat.timeline import MAX_TICKS, ticks, timeline_html, timeline_svg
+from rag.chat.timeline import MAX_TICKS, NARROW_MAX_TICKS, NARROW_WIDTH, ticks, timeline_html, timeline_svg
 from rag.documents.corpus import load_corpus
 from rag.search.results import Hit, Results, Signal
 from rag.settings import Settings
@@ -60,6 +60,16 @@ def test_ticks_are_month_starts_unique_and_few(first, last):
     assert len(labels) == len(set(labels)) and 2 <= len(labels) <= MAX_TICKS + 1
     assert all(day.day == 1 for day, _ in found)
     assert found[0][0] <= dt.date.fromisoformat(first) and found[-1][0] > dt.date.fromisoformat(last)
+
+
+def test_the_phone_layout_has_the_same_points_on_a_narrower_canvas_with_fewer_ticks(docs):
+    answer = answer_over(docs, [("1964-03", 0.8), ("1963-04-03", 0.4), ("1963-09-05", 0.6), ("1963-12-07", 0.5)])
+    wide, narrow = timeline_svg(answer, "a"), timeline_svg(answer, "a", narrow=True)
+    assert 'class="timeline narrow"' in narrow and f'viewBox="0 0 {NARROW_WIDTH} ' in narrow
+    assert re.findall(r">\[\d+\]</text>", narrow) == re.findall(r">\[\d+\]</text>", wide)
+    assert len(re.findall('class="tick-label"', narrow)) <= NARROW_MAX_TICKS + 1 < len(
+        re.findall('class="tick-label"', wide))
+    assert timeline_html(answer, "a").count("<svg") == 2  # CSS shows the one that fits
 
 
 def test_no_answer_says_nothing_is_cited_yet():
