@@ -83,7 +83,7 @@ def test_header_describes_the_collection(chat_corpus):
     header = session.Collection.from_corpus(chat_corpus).header()
     assert "21 document summaries" in header and "*Sino-Soviet Split, 1960-1984*" in header
     assert "April 03, 1963 to March, 1964" in header
-    assert "*Sino-Soviet Split, 1960-1984* (21, April 03, 1963 to March, 1964)" in header  # each collection's span
+    assert "*Sino-Soviet Split, 1960-1984* (21 documents, April 03, 1963 to March, 1964)" in header  # its span
 
 
 # --- the page's submit handler, called directly (no server, no browser) --------------------------------

@@ -66,7 +66,8 @@ class Collection:
                    spans)
 
     def header(self) -> str:
-        listed = "; ".join(f"*{escape(name)}* ({count}, {escape(first)} to {escape(last)})"
+        listed = "; ".join(f"*{escape(name)}* ({count} {'document' if count == 1 else 'documents'}, "
+                           f"{escape(first)} to {escape(last)})"
                            for name, count, first, last in self.spans)
         names = listed or ", ".join(f"*{escape(n)}*" for n in self.names) or "the archive"
         span = f", dated {escape(self.first)} to {escape(self.last)}" if self.first and len(self.spans) != 1 else ""
