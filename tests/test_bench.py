@@ -46,3 +46,16 @@ def test_scale_small_run_prints_its_table_with_the_targets():
     row = next(line for line in done.stdout.splitlines() if line.startswith("2,000 | Flat"))
     assert "mapped)" in row and row.count(" ms") >= 4, row
     assert "target (1M) |  |  | ≤ 30 s | ≤ 5 s | ≤ 4 GB" in done.stdout, done.stdout
+
+
+@pytest.mark.slow
+def test_models_small_run_sets_mpnet_beside_the_default_model(mpnet_folder):
+    """bench/models.py end to end on a few documents: both models measured, the default one as the floor."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "models.py"), "--docs", "64", "--repeats", "1"],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| figure" in done.stdout and "MiniLM (floor)" in done.stdout, done.stdout
+    dimension = next(line for line in done.stdout.splitlines() if line.startswith("| dimension"))
+    assert [cell.strip() for cell in dimension.strip("|").split("|")][1:] == ["384.0", "768.0", "2.00"], dimension
+    assert "throughput, 64 bundled summaries" in done.stdout, done.stdout
