@@ -133,7 +133,6 @@ class KeywordIndex:
             np.multiply(scores, allowed, out=scores)
         return scores
 
-
     def delta(self, texts: Sequence[str]) -> KeywordDelta:
         """BM25 rows for documents added after this index was built (`texts`: their `keyword_text`), scored
         on this index's statistics as if they belonged to it: the average length stays this index's, and a
@@ -249,6 +248,11 @@ class SegmentedKeywordIndex:
         if allowed is not None:
             np.multiply(scores, allowed, out=scores)
         return scores
+
+
+def base_index(keyword: KeywordIndex | SegmentedKeywordIndex | None) -> KeywordIndex | None:
+    """The BM25 index of the base segment: `keyword` itself, or a segmented index's base."""
+    return keyword.base if isinstance(keyword, SegmentedKeywordIndex) else keyword
 
 
 def _fsync_all(folder: Path) -> None:

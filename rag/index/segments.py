@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rag.documents.sentences import SPLITTER
-from rag.index.keyword import SegmentedKeywordIndex, keyword_text
+from rag.index.keyword import SegmentedKeywordIndex, base_index, keyword_text
 from rag.index.store import (
     BM25,
     FAISS_INDEX,
@@ -66,7 +66,7 @@ def plan(old: Index, diff: Changes, old_rows: Mapping[str, int], bm25: Mapping, 
     import numpy as np
 
     base = old.base_rows
-    keyword = getattr(old.keyword, "base", old.keyword)
+    keyword = base_index(old.keyword)
     if (base < min_rows or not isinstance(old.documents, DocumentTable) or old.manifest.listed is not None
             or old.sentences is None or old.sentences.splitter != SPLITTER
             or keyword is None or keyword.average_length is None or keyword.params != dict(bm25)):
@@ -102,10 +102,10 @@ def assemble(old: Index, delta: Plan, old_rows: Mapping[str, int], fresh: Mappin
     parts = rows_of(fresh_sentences, old.sentence_vectors)
     sentences = SentenceVectors.assemble([len(p) for p in parts], np.concatenate(parts) if any(
         len(p) for p in parts) else np.zeros((0, dimension), dtype=np.float32))
-    keyword_base = getattr(old.keyword, "base", old.keyword)
+    keyword_base = base_index(old.keyword)
     keyword = SegmentedKeywordIndex(keyword_base, keyword_base.delta([keyword_text(d) for d in ahead]), delta.dead)
     names, codes = old.collections()
-    names = list(names) + [n for n in dict.fromkeys(d.collection for d in ahead) if n not in set(names)]
+    names = list(dict.fromkeys([*names, *(d.collection for d in ahead)]))  # the base's, then new ones
     code = {name: n for n, name in enumerate(names)}
     codes = np.concatenate([np.asarray(codes[:base]), np.array([code[d.collection] for d in ahead], dtype=np.int32)])
     spans = np.concatenate([np.asarray(old.date_spans()[:base]), date_spans(ahead)])

@@ -51,7 +51,7 @@ from rag.documents.sentences import sentences as split_sentences
 from rag.errors import IndexUnavailable
 from rag.index import ann
 from rag.index.ann import DEFAULT_INDEX_TYPE
-from rag.index.keyword import KeywordDelta, KeywordIndex, SegmentedKeywordIndex
+from rag.index.keyword import KeywordDelta, KeywordIndex, SegmentedKeywordIndex, base_index
 from rag.index.manifest import (
     DOCUMENTS,
     DOCUMENTS_DB,
@@ -590,12 +590,8 @@ class Index:
         import numpy as np
 
         def write(name: str, fill: Callable) -> None:
-            if name in skip:
-                return
-            with (folder / name).open("wb") as fh:
-                fill(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            if name not in skip:
+                _write_synced(folder / name, fill)
 
         if DOCUMENTS_DB not in skip:
             if isinstance(self.documents, JoinedDocuments):  # a delta over a saved table: patch a copy
@@ -616,7 +612,7 @@ class Index:
                                                 allow_pickle=False))
             write(SENTENCE_OFFSETS, lambda fh: np.save(fh, np.asarray(self.sentences.offsets, dtype=np.int64),
                                                        allow_pickle=False))
-        base_keyword = getattr(self.keyword, "base", self.keyword)
+        base_keyword = base_index(self.keyword)
         if base_keyword is not None and BM25 not in skip:
             base_keyword.save(folder / BM25)
             fsync_path(folder)
@@ -625,7 +621,6 @@ class Index:
             fsync_path(folder)
         write(MANIFEST, lambda fh: fh.write(
             json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode()))
-
 
     def _write_delta(self, folder: Path) -> None:
         import numpy as np
@@ -636,12 +631,18 @@ class Index:
         if delta.sentences is not None:
             files += [(SENTENCES, delta.sentences.vectors), (SENTENCE_OFFSETS, delta.sentences.offsets)]
         for name, array in files:
-            with (folder / name).open("wb") as fh:
-                np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_synced(folder / name, lambda fh, array=array: np.save(fh, np.ascontiguousarray(array),
+                                                                         allow_pickle=False))
         self.keyword.delta.save(folder / BM25)
         fsync_path(folder)
+
+
+def _write_synced(path: Path, fill: Callable) -> None:
+    """Write a file through `fill(fh)` and fsync it: part of a crash-safe index save."""
+    with path.open("wb") as fh:
+        fill(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def best_first(scores: np.ndarray, k: int | None) -> np.ndarray:
