@@ -200,7 +200,7 @@ def _fold(text: str) -> str:
 
 def _known(found: str, record) -> str:
     name = _known_folded()[_fold(found)]
-    if name in ENGLISH_WORDS and not found[:1].isupper() or name in ABBREVIATIONS and found != name:
+    if (name in ENGLISH_WORDS and not found[:1].isupper()) or (name in ABBREVIATIONS and found != name):
         return found
     return record(found, KNOWN[name]) if KNOWN[name] != name else found
 

@@ -744,5 +744,5 @@ def _sentence_inconsistency(sentences: SentenceVectors, rows: int, total: int | 
     if vectors.ndim != 2 or vectors.shape[1] != dimension or len(vectors) != total:
         return f"{where}{SENTENCES} is not ({total}, {dimension}) as the manifest says"
     if offsets[0] != 0 or offsets[-1] != total or (np.diff(offsets) < 0).any():
-        return f"{SENTENCE_OFFSETS} does not divide the {total} sentence vectors among the documents"
+        return f"{where}{SENTENCE_OFFSETS} does not divide the {total} sentence vectors among the documents"
     return None
