@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import inspect
 from pathlib import Path
 
 import pytest
 
 from rag.errors import QueryError, SettingsError
 from rag.settings import (
+    DEFAULT_K,
     DEFAULT_MODEL,
     ENV_VARS,
     README_TABLE,
@@ -98,6 +101,19 @@ def test_values_are_checked_however_settings_are_made():
     with pytest.raises(SettingsError, match=r"^setting bm25_k1 \(RAG_BM25_K1\): must be a number, got None$"):
         Settings(bm25_k1=None)
     assert Settings(max_k="20", chat_max_k=20).max_k == 20
+
+
+def test_one_default_k_for_search_chat_and_command_line():
+    from rag.chat.session import Searcher
+    from rag.cli import add_shared_search_arguments
+    from rag.search.retriever import Retriever
+
+    assert DEFAULT_K == Settings().chat_k == 10
+    assert inspect.signature(Retriever.search).parameters["k"].default == DEFAULT_K
+    assert inspect.signature(Searcher.search).parameters["k"].default == DEFAULT_K
+    parser = argparse.ArgumentParser()
+    add_shared_search_arguments(parser, "how many hits")
+    assert parser.parse_args([]).k == str(DEFAULT_K)
 
 
 def test_every_setting_has_help_and_is_in_the_table_and_the_help_text():
