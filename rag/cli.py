@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.errors import CommandParser, QueryError, run_command
-from rag.settings import DEFAULT_K
+from rag.errors import EXIT_CODES, CommandParser, QueryError, run_command
+from rag.settings import DEFAULT_K, settings_help
 
 if TYPE_CHECKING:
     from rag.chat.answer import Answer
@@ -65,7 +65,7 @@ def build_parser(prog: str = "coldwar-rag") -> argparse.ArgumentParser:
     from embeddings import rebuild
     from rag.documents import corpus
 
-    parser = CommandParser(prog=prog, description=__doc__)
+    parser = CommandParser(prog=prog, description=__doc__, epilog=f"{settings_help()}\n\n{EXIT_CODES}")
     parser.add_argument("--version", action="version", version=f"coldwar-rag {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

@@ -138,6 +138,13 @@ def test_a_bad_setting_is_one_line_with_status_2(monkeypatch, command, variable,
     assert _one_error_line(_run(*command), 2) == line
 
 
+def test_top_level_help_lists_every_setting_variable():
+    from rag.settings import ENV_VARS
+
+    done = _run("-m", "rag", "--help")
+    assert done.returncode == 0 and all(f"  {var} " in done.stdout for var in ENV_VARS.values())
+
+
 # ---------------------------------------------------------------------------------------------- corpus
 
 
