@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         QueryError,
         RagError,
         RebuildError,
+        SettingsError,
         StaleIndex,
     )
     from rag.search.params import Mode, SortOrder
@@ -35,11 +36,12 @@ _HOMES = {
     "Document": "rag.documents.document",
     "Settings": "rag.settings",
     **dict.fromkeys(["RagError", "QueryError", "DateError", "CorpusError", "IndexUnavailable", "StaleIndex",
-                     "ModelError", "RebuildError"], "rag.errors"),
+                     "ModelError", "RebuildError", "SettingsError"], "rag.errors"),
 }
 
 __all__ = ["CorpusError", "DateError", "Document", "Hit", "IndexUnavailable", "Mode", "ModelError", "QueryError",
-           "RagError", "RebuildError", "Results", "Retriever", "Settings", "SortOrder", "StaleIndex"]
+           "RagError", "RebuildError", "Results", "Retriever", "Settings", "SettingsError", "SortOrder",
+           "StaleIndex"]
 
 
 def __getattr__(name: str):

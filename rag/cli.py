@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.errors import CommandParser, QueryError, run_command
+from rag.errors import EXIT_CODES, CommandParser, QueryError, run_command
+from rag.settings import DEFAULT_K, settings_help
 
 if TYPE_CHECKING:
     from rag.chat.answer import Answer
@@ -64,7 +65,7 @@ def build_parser(prog: str = "coldwar-rag") -> argparse.ArgumentParser:
     from embeddings import rebuild
     from rag.documents import corpus
 
-    parser = CommandParser(prog=prog, description=__doc__)
+    parser = CommandParser(prog=prog, description=__doc__, epilog=f"{settings_help()}\n\n{EXIT_CODES}")
     parser.add_argument("--version", action="version", version=f"coldwar-rag {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -114,7 +115,7 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("question", nargs="?", help="the question, in quotes")
     parser.add_argument("--queries", type=Path, metavar="FILE",
                         help="answer each line of FILE (one question per line) as JSON Lines")
-    add_shared_search_arguments(parser, "how many hits (default 10)")
+    add_shared_search_arguments(parser, f"how many hits (default {DEFAULT_K})")
     parser.add_argument("--sort", default=SortOrder.RELEVANCE.value, metavar="ORDER",
                         help=f"one of {', '.join(SortOrder)} (default {SortOrder.RELEVANCE})")
     parser.add_argument("--json", action="store_true", help="print a JSON array of hits")
@@ -126,7 +127,7 @@ def add_shared_search_arguments(parser: argparse.ArgumentParser, k_help: str) ->
 
     parser.add_argument("--index", type=Path, metavar="DIR",
                         help="index folder (default: $RAG_INDEX_DIR or embeddings/index/)")
-    parser.add_argument("--k", default="10", metavar="N", help=k_help)
+    parser.add_argument("--k", default=str(DEFAULT_K), metavar="N", help=k_help)
     parser.add_argument("--from", dest="date_from", metavar="D", help="earliest date: 1963, 1963-11 or 1963-11-27")
     parser.add_argument("--to", dest="date_to", metavar="D", help="latest date, inclusive to the end of its period")
     parser.add_argument("--mode", default=Mode.HYBRID.value, metavar="MODE",
@@ -177,7 +178,7 @@ def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", metavar="T",
                         help="the previous question's topic (its query): a follow-up such as 'what about 1964?' "
                              "builds on it")
-    add_shared_search_arguments(parser, "how many documents to cite (default 10)")
+    add_shared_search_arguments(parser, f"how many documents to cite (default {DEFAULT_K})")
     parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
 
 

@@ -5,6 +5,7 @@ and the exit status the command-line tools return for it (listed by every `--hel
 |-------------------|------|-------------------------------------------------------------------------|
 | QueryError        | 2    | a question or search option that cannot be searched (says what to change) |
 | DateError         | 2    | a date that cannot be read (says which forms are accepted)              |
+| SettingsError     | 2    | a setting that cannot be used (`setting X (RAG_X): ...`, what is allowed) |
 | CorpusError       | 3    | corpus files that cannot be read safely (every problem, with file:line) |
 | IndexUnavailable  | 4    | the index is missing or unreadable (names the rebuild command)          |
 | StaleIndex        | 4    | the index no longer matches its corpus or model (names the rebuild command) |
@@ -26,7 +27,7 @@ from typing import NoReturn
 EXIT_CODES = """exit status:
   0  done (for --check: the index is up to date)
   1  --check found the index stale
-  2  bad question, option or date (QueryError, DateError)
+  2  bad question, option, date or setting (QueryError, DateError, SettingsError)
   3  the corpus cannot be read (CorpusError: every problem with file:line)
   4  the index is missing, unreadable or stale (IndexUnavailable, StaleIndex: names the rebuild command)
   5  the embedding model cannot be loaded (ModelError)
@@ -52,6 +53,13 @@ class QueryError(RagError, ValueError):
 
 class DateError(RagError, ValueError):
     """A date that cannot be read; the message says which forms are accepted."""
+
+    exit_code = 2
+
+
+class SettingsError(RagError, ValueError):
+    """A setting (`RAG_*` environment variable, flag or `Settings` argument) that cannot be used; the message is
+    `setting X (RAG_X): must be <what is allowed>, got <value>`."""
 
     exit_code = 2
 

@@ -124,6 +124,27 @@ def test_unknown_option_is_one_line():
     _one_error_line(_run("-m", "rag.cli", "search", "x", "--nope"), 2)
 
 
+@pytest.mark.parametrize(("command", "variable", "value", "line"), [
+    (("-m", "rag.cli", "search", "Soviet propaganda"), "RAG_MAX_K", "0",
+     "error: setting max_k (RAG_MAX_K): must be at least 1, got 0"),
+    (("-m", "rag", "answer", "Soviet propaganda"), "RAG_MAX_K", "many",
+     "error: setting max_k (RAG_MAX_K): must be a whole number, got 'many'"),
+    (("app.py",), "RAG_PORT", "70000", "error: setting port (RAG_PORT): must be at most 65535, got 70000"),
+    (("-m", "embeddings.rebuild", "--check"), "RAG_BM25_B", "2",
+     "error: setting bm25_b (RAG_BM25_B): must be between 0 and 1, got 2.0"),
+])
+def test_a_bad_setting_is_one_line_with_status_2(monkeypatch, command, variable, value, line):
+    monkeypatch.setenv(variable, value)
+    assert _one_error_line(_run(*command), 2) == line
+
+
+def test_top_level_help_lists_every_setting_variable():
+    from rag.settings import ENV_VARS
+
+    done = _run("-m", "rag", "--help")
+    assert done.returncode == 0 and all(f"  {var} " in done.stdout for var in ENV_VARS.values())
+
+
 # ---------------------------------------------------------------------------------------------- corpus
 
 
