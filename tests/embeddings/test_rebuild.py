@@ -472,13 +472,13 @@ def test_errors_are_one_line_with_their_exit_status(tmp_path):
     shutil.copy(ROOT / "corpus" / PAGE, tmp_path / "corpus")
     (tmp_path / "file").write_text("x")
     unwritable = run(tmp_path, "--out", str(tmp_path / "file" / "index"))
-    assert unwritable.returncode == 6 and unwritable.stderr.startswith(f"error: output folder {tmp_path}/file/index "
-                                                                       "is not writable")
+    assert unwritable.returncode == 6 and unwritable.stderr.startswith(f"error: {tmp_path}/file/index cannot be made: "
+                                                                       f"{tmp_path}/file is not a folder")
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "a.jpg").write_text("x")
     foreign = run(tmp_path, "--out", str(tmp_path / "photos"))
-    assert foreign.returncode == 4 and "is not an index folder; not overwriting it" in foreign.stderr
-    assert (tmp_path / "photos" / "a.jpg").exists()
+    assert foreign.returncode == 6 and "is a folder of other files" in foreign.stderr
+    assert len(foreign.stderr.splitlines()) == 1 and (tmp_path / "photos" / "a.jpg").exists()
 
 
 @pytest.mark.slow
