@@ -244,7 +244,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                        "public)")
     parser.add_argument("--port", type=int, help="port (default: $RAG_PORT or 7860)")
     parser.add_argument("--index", help="index folder (default: $RAG_INDEX_DIR or embeddings/index/); built first "
-                                        "when missing")
+                                        "when missing (into an absent path or empty folder only)")
     parser.add_argument("--corpus", help="corpus folder (default: $RAG_CORPUS_DIR or corpus/)")
     parser.add_argument("--model", help="embedding model used when the index has to be built (default: $RAG_MODEL "
                                         "or the bundled all-MiniLM-L6-v2)")

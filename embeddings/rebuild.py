@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, metavar="DIR",
                         help=f"corpus folder (default: $RAG_CORPUS_DIR or {defaults.corpus_dir})")
     parser.add_argument("--out", type=Path, metavar="DIR",
-                        help=f"index folder (default: $RAG_INDEX_DIR or {defaults.index_dir})")
+                        help=f"index folder: absent, empty or an index already; anything else is refused, exit 6 "
+                             f"(default: $RAG_INDEX_DIR or {defaults.index_dir})")
     parser.add_argument("--model", metavar="NAME_OR_PATH",
                         help=f"sentence-transformers model name or local path (default: $RAG_MODEL or "
                              f"{defaults.model}, bundled offline)")

@@ -10,7 +10,7 @@ and the exit status the command-line tools return for it (listed by every `--hel
 | IndexUnavailable  | 4    | the index is missing or unreadable (names the rebuild command)          |
 | StaleIndex        | 4    | the index no longer matches its corpus or model (names the rebuild command) |
 | ModelError        | 5    | the embedding model cannot be loaded                                    |
-| RebuildError      | 6    | a rebuild cannot proceed; nothing was overwritten                       |
+| RebuildError      | 6    | a rebuild cannot proceed (also: its output path is not an index); nothing was overwritten |
 
 `ValueError`/`RuntimeError` stay bases so callers that catch those keep working.
 """
@@ -31,7 +31,8 @@ EXIT_CODES = """exit status:
   3  the corpus cannot be read (CorpusError: every problem with file:line)
   4  the index is missing, unreadable or stale (IndexUnavailable, StaleIndex: names the rebuild command)
   5  the embedding model cannot be loaded (ModelError)
-  6  the rebuild cannot proceed; nothing was overwritten (RebuildError)
+  6  the rebuild cannot proceed, e.g. its output path holds something other than an index; nothing was
+     overwritten (RebuildError)
   130  interrupted (Ctrl-C)"""
 
 

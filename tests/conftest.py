@@ -64,6 +64,71 @@ def built_index(tmp_path_factory, encoder) -> Path:
     out = tmp_path_factory.mktemp("built") / "index"
     rebuild(Settings(corpus_dir=ROOT / "corpus", index_dir=out), encoder=encoder, progress=False)
     return out
+# ------------------------------------------------------------- output paths a rebuild must refuse to write
+
+#: What a user may have at the path a rebuild is told to write (`--out`, `--index`), none of it an index: each
+#: must be refused with every entry around it left as it was (`foreign_path`, `listing`).
+FOREIGN = ["file", "foreign folder", "symlink to a file", "symlink to a folder", "dangling symlink", "fifo",
+           "character device", "parent is a file"]
+
+
+def foreign_path(kind: str, folder: Path) -> Path:
+    """Make one of the FOREIGN kinds in `folder` (symlink targets inside it too, so `listing(folder)` sees
+    them) and return the path to pass as the index path. Skips when the kind cannot be made here."""
+    import os
+    import stat
+
+    out = folder / "out"
+    if kind == "file":
+        out.write_text("precious notes\n", encoding="utf-8")
+    elif kind == "foreign folder":
+        out.mkdir()
+        (out / "holiday.jpg").write_bytes(b"\xff\xd8 photo")
+    elif kind == "symlink to a file":
+        (folder / "notes.txt").write_text("precious\n", encoding="utf-8")
+        out.symlink_to("notes.txt")
+    elif kind == "symlink to a folder":
+        (folder / "photos").mkdir()
+        (folder / "photos" / "holiday.jpg").write_bytes(b"\xff\xd8 photo")
+        out.symlink_to("photos")  # the unchanged code deleted photos/ as the "previous version"
+    elif kind == "dangling symlink":
+        out.symlink_to("somewhere-else")
+    elif kind == "fifo":
+        os.mkfifo(out)
+    elif kind == "character device":
+        try:  # a twin of /dev/null in the test's folder: the real one must never be at stake if the guard fails
+            os.mknod(out, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+        except OSError as exc:
+            pytest.skip(f"cannot make a character device here: {exc}")
+    elif kind == "parent is a file":
+        (folder / "notes.txt").write_text("precious\n", encoding="utf-8")
+        out = folder / "notes.txt" / "index"
+    else:
+        raise ValueError(kind)
+    return out
+
+
+def listing(folder: Path) -> dict:
+    """Everything about `folder`'s entries a refused rebuild must leave alone: names, and for each its lstat mode,
+    size and mtime_ns, plus its symlink target, file bytes or (for a folder) its own listing."""
+    import os
+    import stat
+
+    entries = {}
+    for name in sorted(os.listdir(folder)):
+        path = folder / name
+        info = os.lstat(path)
+        entry = [info.st_mode, info.st_size, info.st_mtime_ns]
+        if stat.S_ISLNK(info.st_mode):
+            entry.append(os.readlink(path))
+        elif stat.S_ISREG(info.st_mode):
+            entry.append(path.read_bytes())
+        elif stat.S_ISDIR(info.st_mode):
+            entry.append(listing(path))
+        entries[name] = entry
+    return entries
+
+
 # --------------------------------------------------------------- the real model and an index built in memory
 
 

@@ -13,7 +13,7 @@ import sys
 import tomllib
 
 import pytest
-from conftest import ROOT, SEED_PAGE, free_port
+from conftest import FOREIGN, ROOT, SEED_PAGE, foreign_path, free_port, listing
 
 from rag.errors import EXIT_CODES
 
@@ -254,6 +254,34 @@ def test_rebuild_check_through_the_console_script(small):
     done = _run("-m", "rag.cli", "rebuild", "--corpus", str(small / "corpus"), "--out", str(small / "index"),
                 "--check")
     assert done.returncode == 0 and "up to date" in done.stdout
+
+
+#: Every command that writes an index where it is told: the rebuild (--out) and serve (--index, when it builds).
+WRITERS = [("-m", "rag.cli", "rebuild"), ("-m", "embeddings.rebuild"), ("app.py",), ("-m", "rag.cli", "serve")]
+
+
+@pytest.mark.parametrize("kind", FOREIGN)
+@pytest.mark.parametrize("entry", WRITERS)
+def test_an_output_path_that_is_not_an_index_is_status_6_and_left_as_it_was(entry, kind, small, tmp_path):
+    out = foreign_path(kind, tmp_path)
+    before = listing(tmp_path)
+    serves = "rebuild" not in entry[-1]
+    flags = ("--index", str(out), "--port", str(free_port())) if serves else ("--out", str(out), "--quiet")
+    done = _run(*entry, "--corpus", str(small / "corpus"), *flags, timeout=120)  # a served app would time out
+    line = _one_error_line(done, 6, notes=serves)  # serve first says it is about to build
+    assert line.startswith(f"error: {out} ") and line.endswith("(choose another --out/--index path, or remove it)")
+    assert listing(tmp_path) == before
+
+
+def test_rebuild_writes_over_its_own_index_only_versioned_or_plain(small, tmp_path):
+    # Up to date, so no model is loaded: what is tested is that both layouts are accepted as outputs.
+    rebuild = ("-m", "rag.cli", "rebuild", "--corpus", str(small / "corpus"))
+    done = _run(*rebuild, "--out", str(small / "index"))
+    assert done.returncode == 0 and "up to date" in done.stdout, done.stderr
+    shutil.copytree((small / "index").resolve(), tmp_path / "plain")  # an index written before versions
+    done = _run(*rebuild, "--out", str(tmp_path / "plain"))
+    assert done.returncode == 0 and "up to date" in done.stdout, done.stderr
+    assert os.readlink(tmp_path / "plain") == "plain.v1"
 
 
 # ----------------------------------------------------------------------------------------------- serve

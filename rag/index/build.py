@@ -53,7 +53,7 @@ from rag.index.store import (
     Index,
     SentenceVectors,
 )
-from rag.index.versions import clean_leftovers, writer_lock
+from rag.index.versions import check_output_path, clean_leftovers, writer_lock
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -129,15 +129,19 @@ def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = 
     """Bring the index at `settings.index_dir` up to date with the corpus and model.
     `index_type` None keeps the existing index's FAISS type (Flat for a new index); `encoder` lets a
     caller share an already loaded model (an `Encoder` or `OnnxEncoder`); otherwise the verified ONNX
-    export is used (`rag.index.encoder.rebuild_encoder`), else sentence-transformers with `Report.notice`."""
+    export is used (`rag.index.encoder.rebuild_encoder`), else sentence-transformers with `Report.notice`.
+    Raises RebuildError, having made nothing (no lock file, folder or chunk), when `settings.index_dir` is
+    neither absent, an empty folder nor an index this project wrote (`versions.check_output_path`)."""
     started = time.perf_counter()
-    corpus = load_corpus(settings.corpus_dir)
     out = settings.index_dir
+    check_output_path(out)  # first: the lock file, parent folders and working folder below are all made beside it
+    corpus = load_corpus(settings.corpus_dir)
     with ExitStack() as stack:
         try:
             stack.enter_context(writer_lock(out))
         except OSError as exc:
             raise RebuildError(f"output folder {out} is not writable: {exc.strerror or exc}") from None
+        check_output_path(out)  # again, holding the lock: another process may have put something there meanwhile
         report = _rebuild_locked(corpus, settings, full, index_type, encoder, progress)
     report.seconds = time.perf_counter() - started
     return report

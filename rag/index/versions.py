@@ -4,7 +4,8 @@ The index path (e.g. `embeddings/index`) points at a version folder beside it (`
 and fsyncs a temporary sibling (`index.tmp-<pid>`), renames it to the next version and replaces the
 symlink in one `os.replace`, so at every instant the path names a whole index. Leftovers of killed writers
 are removed by `clean_leftovers` under `writer_lock`. Files a new version shares unchanged with the previous
-one are hard-linked into it (`link_or_copy`), not written again.
+one are hard-linked into it (`link_or_copy`), not written again. Only a path that is absent, an empty folder or
+an index this project wrote is ever written (`check_output_path`): anything else is the user's and is refused.
 """
 
 from __future__ import annotations
@@ -14,12 +15,88 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.errors import IndexUnavailable
+from rag.errors import RebuildError
 from rag.index.manifest import MANIFEST
+
+
+def check_output_path(path: Path) -> None:
+    """Refuse to write an index at `path` unless nothing of the user's can be lost there.
+
+    Accepted: an absent path (missing parent folders are made later, when writing starts), an empty folder, a
+    folder holding a manifest (an index written before versions, adopted as one), and the versioned layout: a
+    symlink `X -> X.vN` to a sibling version folder holding a manifest, or to a missing one (a crash's
+    leftover, which `clean_leftovers` tidies). Anything else would be replaced by the new symlink or, for a
+    symlink to a folder, deleted as the "previous version" after the swap. Only inspects: creates nothing.
+
+    Args:
+        path: where an index is about to be written (`--out`, `--index`).
+
+    Raises:
+        RebuildError: naming the path, what stands there and what to do instead.
+    """
+    path = Path(path)
+    try:
+        problem = _output_problem(path)
+    except OSError as exc:  # e.g. a folder on the way that cannot be read: we cannot tell what is there
+        problem = f"cannot be inspected ({exc.strerror or exc})"
+    if problem:
+        raise RebuildError(f"{path} {problem}; not writing an index there (choose another --out/--index path, "
+                           "or remove it)")
+
+
+def _output_problem(path: Path) -> str | None:
+    """Why an index must not be written at `path`, or None when it may (see `check_output_path`)."""
+    if path.name in ("", ".."):  # `.`, `/`, `..`: the index would have no name to put versions beside
+        return "is not a name an index folder can take"
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return _parent_problem(path)
+    if stat.S_ISLNK(mode):
+        target = os.readlink(path)
+        if _is_version_link(path, target):
+            return None
+        return f"is a symbolic link to {target}, not to a version of an index beside it ({path.name}.vN)"
+    if stat.S_ISDIR(mode):
+        if (path / MANIFEST).is_file() or not any(path.iterdir()):
+            return None
+        return f"is a folder of other files (no {MANIFEST}: not an index)"
+    if stat.S_ISREG(mode):
+        return "is a file, not an index folder"
+    kind = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+            else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+    return f"is {kind}, not an index folder"
+
+
+def _parent_problem(path: Path) -> str | None:
+    """For an absent `path`: why its folder cannot be made, or None. Missing folders are made when writing
+    starts; the nearest existing one must be a folder (or a symlink to one), else mkdir would fail."""
+    for ancestor in path.parents:
+        if not os.path.lexists(ancestor):
+            continue
+        try:
+            if stat.S_ISDIR(os.stat(ancestor).st_mode):
+                return None
+        except FileNotFoundError:  # a dangling symlink
+            pass
+        return f"cannot be made: {ancestor} is not a folder"
+    return None
+
+
+def _is_version_link(path: Path, target: str) -> bool:
+    """Whether the symlink `path -> target` is our layout: a sibling `path.name.vN` holding a manifest, or
+    missing (the link outlived its version in a crash; the rebuild starts afresh)."""
+    if not re.fullmatch(re.escape(path.name) + r"\.v\d+", target):
+        return False
+    version = path.parent / target
+    if not os.path.lexists(version):
+        return True
+    return version.is_dir() and not version.is_symlink() and (version / MANIFEST).is_file()
 
 
 @contextmanager
@@ -38,8 +115,10 @@ def writer_lock(path: Path) -> Iterator[None]:
 
 def publish(path: Path, write: Callable[[Path], None], *, before_swap: Callable[[], None] | None = None) -> Path:
     """Make `path` name a new version whose files `write(folder)` creates; returns the version folder.
-    A plain index folder already at `path` is adopted first; the previous version is removed after the swap."""
+    A plain index folder already at `path` is adopted first; the previous version is removed after the swap.
+    Raises RebuildError, before making anything, for a path `check_output_path` refuses."""
     path = Path(path)
+    check_output_path(path)  # also here, not only in the rebuild: `Index.save` is public
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir() and not path.is_symlink():
         _adopt_plain_folder(path)
@@ -61,10 +140,12 @@ def publish(path: Path, write: Callable[[Path], None], *, before_swap: Callable[
 
 def clean_leftovers(path: Path) -> list[Path]:
     """Remove what killed writers left beside `path` (temporary folders and links, superseded versions)
-    and adopt a plain index folder as a version; returns what was removed. Call under `writer_lock`."""
+    and adopt a plain index folder as a version; returns what was removed. Call under `writer_lock`.
+    Raises RebuildError for a path `check_output_path` refuses, touching nothing."""
     path = Path(path)
     if not path.parent.is_dir():
         return []
+    check_output_path(path)  # adopting or relinking what stands at `path` is only for our own layout
     if path.is_dir() and not path.is_symlink():
         _adopt_plain_folder(path)
     if not path.exists() and not path.is_symlink():
@@ -116,17 +197,14 @@ def fsync_path(path: Path) -> None:
 
 
 def _adopt_plain_folder(path: Path) -> None:
-    """A plain folder at `path`: an empty one is removed; an index written some other way becomes a
-    version folder behind a symlink; anything else is not ours to touch."""
+    """A plain folder at `path`, which `check_output_path` accepted: an empty one is removed; an index
+    written some other way becomes a version folder behind a symlink."""
     if not any(path.iterdir()):
         path.rmdir()
-    elif (path / MANIFEST).is_file():
+    else:
         version = path.parent / f"{path.name}.v{_next_version(path)}"
         os.rename(path, version)
         _swap_link(path, version)
-    else:
-        raise IndexUnavailable(f"{path} exists and is not an index folder; not overwriting it "
-                               "(choose another --out or remove it)")
 
 
 def _versions(path: Path) -> list[Path]:

@@ -1,5 +1,6 @@
 """End to end through `python -m embeddings.rebuild` on a copy of the corpus, with the real model:
-scratch, no-op without torch, one edit, one deletion, model switch, --check, SIGKILL mid-run, errors."""
+scratch, no-op without torch, one edit, one deletion, model switch, --check, SIGKILL mid-run, errors, and which
+output paths a rebuild (also `Retriever.load(..., rebuild=True)`) may write."""
 
 from __future__ import annotations
 
@@ -15,17 +16,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import FOREIGN, ROOT, foreign_path, listing
 
 from bench.synthetic import write_synthetic
 from rag.documents.corpus import load_corpus
 from rag.documents.sentences import SPLITTER, sentences
+from rag.errors import RebuildError
 from rag.index import ann
 from rag.index.build import PAUSE_BEFORE_SWAP_ENV, rebuild
 from rag.index.chunks import CHUNK_ENV, PAUSE_AFTER_CHUNK_ENV
 from rag.index.encoder import MIN_COSINE, resolve_model
 from rag.index.keyword import params
 from rag.index.store import BM25, FAISS_INDEX, MANIFEST, SENTENCES, VECTORS, Index
+from rag.search.retriever import Retriever
 from rag.settings import Settings
 
 PAGE = "000_e07505288b6fd7bd.txt"
@@ -469,13 +472,13 @@ def test_errors_are_one_line_with_their_exit_status(tmp_path):
     shutil.copy(ROOT / "corpus" / PAGE, tmp_path / "corpus")
     (tmp_path / "file").write_text("x")
     unwritable = run(tmp_path, "--out", str(tmp_path / "file" / "index"))
-    assert unwritable.returncode == 6 and unwritable.stderr.startswith(f"error: output folder {tmp_path}/file/index "
-                                                                       "is not writable")
+    assert unwritable.returncode == 6 and unwritable.stderr.startswith(f"error: {tmp_path}/file/index cannot be made: "
+                                                                       f"{tmp_path}/file is not a folder")
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "a.jpg").write_text("x")
     foreign = run(tmp_path, "--out", str(tmp_path / "photos"))
-    assert foreign.returncode == 4 and "is not an index folder; not overwriting it" in foreign.stderr
-    assert (tmp_path / "photos" / "a.jpg").exists()
+    assert foreign.returncode == 6 and "is a folder of other files" in foreign.stderr
+    assert len(foreign.stderr.splitlines()) == 1 and (tmp_path / "photos" / "a.jpg").exists()
 
 
 @pytest.mark.slow
@@ -512,3 +515,66 @@ def test_bad_index_type_exits_6(work):
     result = run(work, "--index-type", "NoSuchThing99")
     assert result.returncode == 6 and "FAISS index type 'NoSuchThing99' cannot be built" in result.stderr
     assert Index.load(work / "index").manifest.index_type == "Flat"
+
+
+# -------------------------------------------------------------------------------- what --out may name
+
+
+def _tiny_corpus(folder: Path) -> Path:
+    """Three short documents, cheap to embed."""
+    folder.mkdir(parents=True)
+    records = [{"date": f"196{i}", "date_text": f"196{i}", "title": f"Title {i}", "collection": "C",
+                "summary": f"Summary number {i}."} for i in range(3)]
+    (folder / "tiny.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("kind", FOREIGN)
+@pytest.mark.parametrize("through", ["rebuild", "Retriever.load"])
+def test_an_output_path_that_is_not_an_index_is_refused_and_left_as_it_was(through, kind, tmp_path):
+    corpus = _tiny_corpus(tmp_path / "corpus")
+    folder = tmp_path / "user"
+    folder.mkdir()
+    out = foreign_path(kind, folder)
+    before = listing(folder)
+    with pytest.raises(RebuildError) as refused:  # before the model is loaded: no encoder is needed
+        if through == "rebuild":
+            rebuild(Settings(corpus_dir=corpus, index_dir=out), progress=False)
+        else:
+            Retriever.load(out, corpus=corpus, rebuild=True)
+    assert refused.value.exit_code == 6
+    assert str(out) in refused.value.line() and "or remove it" in refused.value.line()
+    assert listing(folder) == before  # no .lock, .v1, .tmp-*, .work/ or parent folder, nothing changed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["absent, with its parents", "empty folder", "dangling versioned link"])
+def test_a_new_index_is_written_where_nothing_would_be_lost(kind, tmp_path, encoder):
+    out = tmp_path / "out"
+    if kind == "absent, with its parents":
+        out = tmp_path / "new" / "deeper" / "out"
+    elif kind == "empty folder":
+        out.mkdir()
+    else:  # the link outlived its version (a crash): the rebuild starts afresh
+        out.symlink_to("out.v3")
+    report = rebuild(Settings(corpus_dir=_tiny_corpus(tmp_path / "corpus"), index_dir=out), encoder=encoder,
+                     progress=False)
+    assert report.full_reason == "no index yet" and len(Index.load(out)) == 3
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith("out")) == ["out", "out.lock", "out.v1"]
+    assert os.readlink(out) == "out.v1"
+
+
+@pytest.mark.slow
+def test_a_plain_index_folder_is_adopted_and_a_versioned_one_rebuilt_in_place(built_index, tmp_path, encoder):
+    plain = tmp_path / "plain"
+    shutil.copytree(built_index.resolve(), plain)  # an index written before versions: files in a folder
+    report = rebuild(Settings(corpus_dir=ROOT / "corpus", index_dir=plain), encoder=encoder, progress=False)
+    assert report.up_to_date and plain.is_symlink() and len(Index.load(plain)) == 20
+
+    versioned = tmp_path / "copy" / "index"
+    shutil.copytree(built_index.parent, versioned.parent, symlinks=True)
+    old = versioned.resolve()
+    report = rebuild(Settings(corpus_dir=ROOT / "corpus", index_dir=versioned), encoder=encoder, full=True,
+                     progress=False)
+    assert report.full_reason == "--full" and versioned.resolve() != old and not old.exists()
+    assert len(Index.load(versioned)) == 20
