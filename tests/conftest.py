@@ -68,8 +68,8 @@ def built_index(tmp_path_factory, encoder) -> Path:
 
 #: What a user may have at the path a rebuild is told to write (`--out`, `--index`), none of it an index: each
 #: must be refused with every entry around it left as it was (`foreign_path`, `listing`).
-FOREIGN = ["file", "foreign folder", "symlink to a file", "symlink to a folder", "dangling symlink", "fifo",
-           "character device", "parent is a file"]
+FOREIGN = ["file", "foreign folder", "folder with a manifest.json of its own", "symlink to a file",
+           "symlink to a folder", "dangling symlink", "fifo", "character device", "parent is a file"]
 
 
 def foreign_path(kind: str, folder: Path) -> Path:
@@ -84,6 +84,10 @@ def foreign_path(kind: str, folder: Path) -> Path:
     elif kind == "foreign folder":
         out.mkdir()
         (out / "holiday.jpg").write_bytes(b"\xff\xd8 photo")
+    elif kind == "folder with a manifest.json of its own":  # a web app's: a manifest alone is not an index
+        out.mkdir()
+        (out / "manifest.json").write_text('{"name": "my app", "icons": []}', encoding="utf-8")
+        (out / "index.html").write_text("<!doctype html>", encoding="utf-8")
     elif kind == "symlink to a file":
         (folder / "notes.txt").write_text("precious\n", encoding="utf-8")
         out.symlink_to("notes.txt")

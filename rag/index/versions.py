@@ -63,9 +63,9 @@ def _output_problem(path: Path) -> str | None:
             return None
         return f"is a symbolic link to {target}, not to a version of an index beside it ({path.name}.vN)"
     if stat.S_ISDIR(mode):
-        if (path / MANIFEST).is_file() or not any(path.iterdir()):
+        if _holds_index(path) or not any(path.iterdir()):
             return None
-        return f"is a folder of other files (no {MANIFEST}: not an index)"
+        return f"is a folder of other files (no {MANIFEST} beside {VECTORS}: not an index)"
     if stat.S_ISREG(mode):
         return "is a file, not an index folder"
     kind = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
@@ -96,7 +96,17 @@ def _is_version_link(path: Path, target: str) -> bool:
     version = path.parent / target
     if not os.path.lexists(version):
         return True
-    return version.is_dir() and not version.is_symlink() and (version / MANIFEST).is_file()
+    return version.is_dir() and not version.is_symlink() and _holds_index(version)
+
+
+#: Every index format this project wrote has its vectors file beside the manifest. A manifest alone is not
+#: proof: a web app's folder holds a `manifest.json` too, and adopting it would delete it after the next swap.
+VECTORS = "vectors.npy"
+
+
+def _holds_index(folder: Path) -> bool:
+    """Whether `folder` holds an index this project wrote: its manifest and its vectors."""
+    return (folder / MANIFEST).is_file() and (folder / VECTORS).is_file()
 
 
 @contextmanager
