@@ -123,6 +123,7 @@ class Retriever:
         from rag.index.encoder import serving_encoder
         from rag.index.manifest import read_manifest, rebuild_command
         from rag.index.pagecache import warm
+        from rag.index.versions import check_output_path
         from rag.settings import ENV_VARS
 
         settings = Settings.from_env(index_dir=path, model=model)
@@ -142,6 +143,7 @@ class Retriever:
         except IndexUnavailable:
             if not rebuild or corpus_dir is None:
                 raise
+            check_output_path(settings.index_dir)  # refused before saying it builds there
             log.warning("no usable index at %s; building it from %s", settings.index_dir, corpus_dir)
             rebuild_index(settings)
             index = Index.load(settings.index_dir)
