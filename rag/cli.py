@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import EXIT_CODES, CommandParser, QueryError, run_command
+from rag.search.question import empty_question
 from rag.settings import DEFAULT_K, settings_help
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ def search(args: argparse.Namespace) -> int:
         _answer_all(retriever, questions, options)
         return 0
     if not args.question.strip():
-        raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the test ban?'")
+        raise empty_question()
     results = _load(args.index).search(args.question, **options)
     print(json.dumps([hit.to_record() for hit in results], ensure_ascii=False, indent=2) if args.json
           else _as_text(results))
@@ -190,7 +191,7 @@ def answer(args: argparse.Namespace) -> int:
     from rag.settings import Settings
 
     if not args.question.strip():
-        raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the test ban?'")
+        raise empty_question()
     try:
         k = int(args.k)
     except ValueError:
