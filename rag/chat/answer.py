@@ -149,7 +149,11 @@ class Quote:
     score: float
 
     def to_record(self) -> dict:
-        """The JSON shape of one quote in `Answer.to_record`'s `synthesis`."""
+        """The quote as JSON.
+
+        Returns:
+            `sentence`, `citation_number` and `doc_id`: one item of `Answer.to_record`'s `synthesis`.
+        """
         return {"sentence": self.sentence, "citation_number": self.citation_number, "doc_id": self.doc_id}
 
 
@@ -186,7 +190,11 @@ class Answer:
         return tuple(sorted(sorted(self.cited, key=lambda c: c.hit.rank)[:n], key=lambda c: c.number))
 
     def to_record(self) -> dict:
-        """The JSON shape of the CLI's `answer --json` and `GET /api/answer`."""
+        """The answer as JSON.
+
+        Returns:
+            The record the CLI's `answer --json` prints and `GET /api/answer` returns.
+        """
         r = self.results
         return {
             "asked": self.asked, "question": r.question, "query": r.query, "date_from": r.date_from,
