@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING
 # Before gradio is imported anywhere: no telemetry, no version check, nothing leaves the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.chat.export import write_exports  # noqa: E402
-from rag.chat.render import citations_text  # noqa: E402
-from rag.chat.session import EXAMPLES, Chat, Collection, Searcher  # noqa: E402
+from rag.chat.answer import Searcher  # noqa: E402
+from rag.chat.export import citations_text, write_exports  # noqa: E402
+from rag.chat.session import EXAMPLES, Chat, Collection  # noqa: E402
 from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
 from rag.chat.timeline import timeline_html  # noqa: E402
-from rag.errors import CommandParser, QueryError, RagError, run_command  # noqa: E402
+from rag.errors import CommandParser, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
+from rag.search.question import empty_question  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         whose message is one line."""
         try:
             if not isinstance(question, str) or not question.strip():
-                raise QueryError("question is empty: pass the words to search for as the first argument")
+                raise empty_question("question", "pass the words to search for as the first argument")
             hits = chat.search(question.strip(), k, date_from, date_to, sort, mode, collections)
             return [hit.to_record() for hit in hits]
         except RagError as exc:

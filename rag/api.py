@@ -24,7 +24,7 @@ from rag.errors import QueryError, RagError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from rag.chat.session import Searcher
+    from rag.chat.answer import Searcher
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@
     coldwar-rag answer "question" [--topic T] [--k N] [--from D] [--to D] [--mode M] [--collection C]... [--json]
     coldwar-rag serve [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M]
 
-Each command's code lives with what it drives (rag.documents.corpus, embeddings.rebuild, app); searching
-lives here. Every failure is one line `error: ...` on stderr with the exit status listed under --help.
+The corpus command's code is rag/cli_corpus.py; rebuild's and serve's live with what they drive
+(embeddings.rebuild, app); searching lives here. Every failure is one line `error: ...` on stderr with the
+exit status listed under --help.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag import cli_corpus
 from rag.errors import EXIT_CODES, CommandParser, QueryError, run_command
+from rag.search.question import empty_question
 from rag.settings import DEFAULT_K, settings_help
 
 if TYPE_CHECKING:
@@ -63,16 +66,15 @@ def build_parser(prog: str = "coldwar-rag") -> argparse.ArgumentParser:
     """The whole command line; each subcommand's flags come from the module that runs it."""
     import app
     from embeddings import rebuild
-    from rag.documents import corpus
 
     parser = CommandParser(prog=prog, description=__doc__, epilog=f"{settings_help()}\n\n{EXIT_CODES}")
     parser.add_argument("--version", action="version", version=f"coldwar-rag {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     corpus_cmd = commands.add_parser("corpus", help="read and check corpus files (parse, stats)",
-                                     description=corpus.CLI_USAGE)
-    corpus.add_arguments(corpus_cmd)
-    corpus_cmd.set_defaults(run=corpus.run)
+                                     description=cli_corpus.CLI_USAGE)
+    cli_corpus.add_arguments(corpus_cmd)
+    corpus_cmd.set_defaults(run=cli_corpus.run)
 
     rebuild_cmd = commands.add_parser("rebuild", help="build or update the embedding index",
                                       description=rebuild.__doc__)
@@ -163,7 +165,7 @@ def search(args: argparse.Namespace) -> int:
         _answer_all(retriever, questions, options)
         return 0
     if not args.question.strip():
-        raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the test ban?'")
+        raise empty_question()
     results = _load(args.index).search(args.question, **options)
     print(json.dumps([hit.to_record() for hit in results], ensure_ascii=False, indent=2) if args.json
           else _as_text(results))
@@ -190,7 +192,7 @@ def answer(args: argparse.Namespace) -> int:
     from rag.settings import Settings
 
     if not args.question.strip():
-        raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the test ban?'")
+        raise empty_question()
     try:
         k = int(args.k)
     except ValueError:

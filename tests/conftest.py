@@ -18,6 +18,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_PAGE = ROOT / "corpus" / "000_e07505288b6fd7bd.txt"
+#: The dates of the seed page's twenty entries, in page order.
+SEED_DATES = [
+    "1963-04-03", "1963-04-04", "1963-04-27", "1963-05-31", "1963-07-04", "1963-07-08", "1963-07-23",
+    "1963-08-01", "1963-08-14", "1963-09-05", "1963-09-24", "1963-11-12", "1963-11-22", "1963-11-27",
+    "1963-11-29", "1963-12-07", "1963-12-08", "1964-01-07", "1964-02-19", "1964-03",
+]
 
 
 def yearly_documents(n: int):

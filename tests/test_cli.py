@@ -98,7 +98,7 @@ def test_no_command_prints_usage_and_exits_2():
 
 @pytest.mark.parametrize("command", [
     ("-m", "rag", "--help"), ("-m", "rag.cli", "--help"),
-    ("-m", "rag.cli", "corpus", "--help"), ("-m", "rag.documents.corpus", "--help"),
+    ("-m", "rag.cli", "corpus", "--help"), ("-m", "rag", "corpus", "--help"),
     ("-m", "rag.cli", "rebuild", "--help"), ("-m", "embeddings.rebuild", "--help"),
     ("-m", "rag.cli", "search", "--help"), ("-m", "rag", "search", "--help"),
     ("-m", "rag.cli", "serve", "--help"), ("app.py", "--help"), ("-m", "rag", "answer", "--help"),
@@ -151,7 +151,7 @@ def test_top_level_help_lists_every_setting_variable():
 def test_corpus_error_is_one_line_with_status_3(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("Title\n  • Aprill 3, 1963\n    A title\n", encoding="utf-8")
-    for entry in (("-m", "rag.cli", "corpus"), ("-m", "rag.documents.corpus")):
+    for entry in (("-m", "rag.cli", "corpus"), ("-m", "rag", "corpus")):
         line = _one_error_line(_run(*entry, "parse", str(bad)), 3)
         assert f"{bad}:2: unreadable date 'Aprill 3, 1963'" in line
 

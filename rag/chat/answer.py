@@ -1,10 +1,14 @@
 """An answer as data: what was searched and understood, the sentences that answer, and the cited documents.
 
 `answer(retriever, question)` is the one code path behind the chat page, `coldwar-rag answer` and
-`GET /api/answer`. The synthesis quotes summary sentences verbatim, chosen by their own relevance to the
-question (stored sentence vector's cosine plus the share of the question's keywords) weighed with their hit's
-standing in the search, only from hits that are themselves relevant, at most one per document, in date order.
-When no sentence reaches the bar the answer is `answered=False` and says so instead of quoting filler.
+`GET /api/answer`; `Searcher` is what it, the chat, the API and the page need from a retriever. The synthesis
+quotes summary sentences verbatim, chosen by their own relevance to the question (stored sentence vector's
+cosine plus the share of the question's keywords) weighed with their hit's standing in the search, only from
+hits that are themselves relevant, at most one per document, in date order. When no sentence reaches the bar
+the answer is `answered=False` and says so instead of quoting filler.
+
+The cited documents are numbered by date here (`number_by_date`): the view (render.py) and the downloads
+(export.py) only read the numbers.
 """
 
 from __future__ import annotations
@@ -13,21 +17,76 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from rag.chat.followup import Topic, resolve
-from rag.chat.render import Cited, number_by_date
-from rag.errors import QueryError
+from rag.documents.dates import sort_key
 from rag.index import bundled
+from rag.search.question import empty_question
+from rag.settings import DEFAULT_K
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rag.search.highlight import SentenceScore
-    from rag.search.results import Results
+    from rag.search.results import Hit, Results
 
 
-class Answerer(Protocol):
-    """What an answer needs from a retriever (`rag.Retriever` has both, and a `model` name that picks the bars)."""
+class Searcher(Protocol):
+    """What the chat, the API and the page need from a retriever (`rag.Retriever` is one). A `model`
+    attribute, when there is one, names the model that embedded the index and picks the bars (`bars_for`)."""
 
-    def search(self, question: str, **options) -> Results: ...
+    def search(self, question: str, k: int = DEFAULT_K, date_from: str | None = None, date_to: str | None = None,
+               sort: str = "relevance", mode: str = "hybrid", collections: Sequence[str] | None = None) -> Results:
+        """Search the archive.
 
-    def sentence_scores(self, results: Results) -> list[list[SentenceScore]]: ...
+        Args:
+            question: The question as asked; dates in it filter unless `date_from`/`date_to` are given.
+            k: How many hits at most.
+            date_from: Earliest date (YYYY, YYYY-MM or YYYY-MM-DD), or None for no bound.
+            date_to: Latest date, inclusive to the end of its period, or None for no bound.
+            sort: "relevance" or "date".
+            mode: "hybrid", "semantic" or "keyword".
+            collections: Only these collections; None for all.
+
+        Returns:
+            The hits with what was searched and understood.
+        """
+        ...
+
+    def sentence_scores(self, results: Results) -> list[list[SentenceScore]]:
+        """Score every summary sentence of each hit against the question searched.
+
+        Args:
+            results: What `search` returned.
+
+        Returns:
+            One list of sentence scores per hit, in hit order (empty for a hit without a summary).
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A hit with its citation number (numbers follow dates: [1] is the earliest)."""
+
+    number: int
+    hit: Hit
+
+    @property
+    def label(self) -> str:
+        """The number as the reader sees it: `[3]`."""
+        return f"[{self.number}]"
+
+
+def number_by_date(results: Results) -> list[Cited]:
+    """Number the hits [1], [2], ... in chronological order (ties keep relevance order).
+
+    Args:
+        results: The hits of one search.
+
+    Returns:
+        Every hit with its citation number, earliest first.
+    """
+    by_date = sorted(results, key=lambda hit: (sort_key(hit.doc.date), hit.rank))
+    return [Cited(number, hit) for number, hit in enumerate(by_date, start=1)]
 
 
 @dataclass(frozen=True)
@@ -62,8 +121,16 @@ BARS_BY_MODEL = {bundled.MINILM: BARS, bundled.MPNET: Bars(document=0.40, word_w
 
 
 def bars_for(model: str | None) -> tuple[Bars, str | None]:
-    """The bars for the model that embedded the index, and a note for the reader when none were chosen for it
-    (the default bars are used, and `answered` may be wrong)."""
+    """The bars for the model that embedded the index.
+
+    Args:
+        model: The model's name as the index records it (either spelling of a bundled model); None for the
+            default model.
+
+    Returns:
+        The bars, and a note for the reader when none were chosen for this model (the default bars are used,
+        and `answered` may be wrong), else None.
+    """
     chosen = BARS_BY_MODEL.get(bundled.canonical(model)) if model else BARS
     if chosen is not None:
         return chosen, None
@@ -82,6 +149,11 @@ class Quote:
     score: float
 
     def to_record(self) -> dict:
+        """The quote as JSON.
+
+        Returns:
+            `sentence`, `citation_number` and `doc_id`: one item of `Answer.to_record`'s `synthesis`.
+        """
         return {"sentence": self.sentence, "citation_number": self.citation_number, "doc_id": self.doc_id}
 
 
@@ -107,11 +179,22 @@ class Answer:
         return Topic(self.results.query, self.results.date_phrase)
 
     def closest(self, n: int = 3) -> tuple[Cited, ...]:
-        """The n most relevant cited documents, in number (date) order: named when nothing answers."""
+        """The cited documents named when nothing answers.
+
+        Args:
+            n: How many.
+
+        Returns:
+            The n most relevant cited documents, in number (date) order.
+        """
         return tuple(sorted(sorted(self.cited, key=lambda c: c.hit.rank)[:n], key=lambda c: c.number))
 
     def to_record(self) -> dict:
-        """The JSON shape of the CLI's `answer --json` and `GET /api/answer`."""
+        """The answer as JSON.
+
+        Returns:
+            The record the CLI's `answer --json` prints and `GET /api/answer` returns.
+        """
         r = self.results
         return {
             "asked": self.asked, "question": r.question, "query": r.query, "date_from": r.date_from,
@@ -121,15 +204,27 @@ class Answer:
         }
 
 
-def answer(retriever: Answerer, question: str, previous_topic: Topic | str | None = None, *,
+def answer(retriever: Searcher, question: str, previous_topic: Topic | str | None = None, *,
            bars: Bars | None = None, **search_options) -> Answer:
-    """Search the question (combined with `previous_topic` when it is a follow-up such as "what about
-    1964?") and choose the sentences that answer it. `search_options` go to `retriever.search` (k,
-    date_from, date_to, sort, mode, ...). `bars` default to the retriever's model's (`bars_for`). Raises
-    QueryError for an empty question, as search does for bad options."""
+    """Search the question and choose the sentences that answer it.
+
+    Args:
+        retriever: What searches (`rag.Retriever`).
+        question: The question as asked.
+        previous_topic: The previous answer's topic (or its query as text): a follow-up such as "what about
+            1964?" is combined with it. None or blank: the question stands alone.
+        bars: When a sentence is quoted; default: the retriever's model's (`bars_for`).
+        **search_options: Passed to `retriever.search` (k, date_from, date_to, sort, mode, collections).
+
+    Returns:
+        The answer: what was searched, the cited documents numbered by date and the quoted sentences.
+
+    Raises:
+        QueryError: For an empty question, as search does for bad options.
+    """
     asked = " ".join((question or "").split())
     if not asked:
-        raise QueryError("the question is empty: type a question, e.g. 'What did Zhou Enlai say about the test ban?'")
+        raise empty_question()
     if isinstance(previous_topic, str):
         previous_topic = Topic(previous_topic) if previous_topic.strip() else None
     results = retriever.search(resolve(asked, previous_topic), **search_options)
@@ -147,8 +242,18 @@ def answer(retriever: Answerer, question: str, previous_topic: Topic | str | Non
 
 def choose(results: Results, cited: tuple[Cited, ...], scores: list[list[SentenceScore]],
            bars: Bars = BARS) -> tuple[Quote, ...]:
-    """The synthesis: relevant hits ranked by their best sentence plus their standing in the search (see
-    `Bars`), the best and any within the margin, in date order."""
+    """Choose the synthesis: relevant hits ranked by their best sentence plus their standing in the search
+    (see `Bars`), the best and any within the margin.
+
+    Args:
+        results: The hits of one search.
+        cited: The same hits with their citation numbers (`number_by_date`).
+        scores: The sentence scores of each hit (`Searcher.sentence_scores`), in hit order.
+        bars: When a sentence is quoted.
+
+    Returns:
+        The quotes, in citation-number (date) order; empty when none reaches the bars.
+    """
     if not results:
         return ()
     number = {item.hit.doc.id: item.number for item in cited}

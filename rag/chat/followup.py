@@ -37,7 +37,14 @@ def _clean(question: str) -> str:
 
 
 def is_followup(question: str) -> bool:
-    """True for short questions that lean on the previous one."""
+    """Tell a follow-up ("what about 1964?", "and the Romanians?") from a question that stands alone.
+
+    Args:
+        question: The question as asked.
+
+    Returns:
+        True for a short question that opens with a connecting phrase or is only a date.
+    """
     text = _clean(question)
     if not text or len(text.split()) > MAX_FOLLOWUP_WORDS:
         return False
@@ -45,7 +52,16 @@ def is_followup(question: str) -> bool:
 
 
 def resolve(question: str, previous: Topic | None) -> str:
-    """The question to search: the follow-up combined with the previous topic, or the question as asked."""
+    """Choose the question to search.
+
+    Args:
+        question: The question as asked.
+        previous: What the previous turn searched, or None.
+
+    Returns:
+        A follow-up combined with the previous topic (a new date replaces the previous date phrase), else the
+        question as asked.
+    """
     if previous is None or not previous.query.strip() or not is_followup(question):
         return question.strip()
     constraint = _OPENER.sub("", _clean(question), count=1).strip(" ,")

@@ -1,5 +1,6 @@
 """Turn an `Answer` into the chat's Markdown: a first line saying what was searched, the synthesis (or a plain
-"nothing answers this"), the cited documents numbered in date order, and the same citations as plain text and CSV.
+"nothing answers this") and the cited documents, numbered in date order by the answer (the same citations as
+plain text and CSV are export.py's).
 
 Each [n] in the synthesis links to its document entry: `<a href="#ANCHOR-n">` to `<span id="ANCHOR-n">`, where
 ANCHOR is unique per answer in the chat so that [3] of the second answer never jumps to the first one's.
@@ -10,19 +11,15 @@ can never carry markup, links, images or scripts from a document or a question.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.documents.dates import sort_key
 from rag.documents.sentences import sentences
 from rag.search.params import SortOrder
 
 if TYPE_CHECKING:
-    from rag.chat.answer import Answer
+    from rag.chat.answer import Answer, Cited
     from rag.search.results import Hit, Results
 
 CLOSEST = 3  # documents named when no sentence answers
@@ -34,39 +31,27 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~$:])")
 
 
 def escape(text: str) -> str:
-    """Corpus or user text made inert for Markdown + HTML: one line, entities for `<>&`,
-    backslashes before Markdown syntax."""
+    """Make corpus or user text inert for Markdown + HTML.
+
+    Args:
+        text: Any text from a document or a reader.
+
+    Returns:
+        The text on one line, with entities for `<>&` and backslashes before Markdown syntax.
+    """
     one_line = " ".join(text.split())
     # Backslashes first, entities second: an entity's `#` must not be backslash-escaped.
     return html.escape(_MARKDOWN_SPECIALS.sub(r"\\\1", one_line), quote=False)
 
 
-@dataclass(frozen=True)
-class Cited:
-    """A hit with its citation number (numbers follow dates: [1] is the earliest)."""
-
-    number: int
-    hit: Hit
-
-    @property
-    def label(self) -> str:
-        return f"[{self.number}]"
-
-
-def number_by_date(results: Results) -> list[Cited]:
-    """The hits numbered [1], [2], ... in chronological order (ties keep relevance order)."""
-    by_date = sorted(results, key=lambda hit: (sort_key(hit.doc.date), hit.rank))
-    return [Cited(number, hit) for number, hit in enumerate(by_date, start=1)]
-
-
-def listed(cited: list[Cited], order: SortOrder) -> list[Cited]:
+def _listed(cited: list[Cited], order: SortOrder) -> list[Cited]:
     """The cited documents in the order the reader asked for."""
     if order is SortOrder.RELEVANCE:
         return sorted(cited, key=lambda c: c.hit.rank)
     return list(cited)
 
 
-def key_sentence(hit: Hit) -> str | None:
+def _key_sentence(hit: Hit) -> str | None:
     """The sentence that best represents a hit: its highlight, else the first sentence of its summary."""
     if hit.highlight:
         return " ".join(hit.highlight.split())
@@ -76,13 +61,21 @@ def key_sentence(hit: Hit) -> str | None:
 
 
 def meter(hit: Hit, best: float) -> str:
-    """●●●○○: the score relative to the best hit of the same search."""
+    """Draw a hit's relevance as a meter.
+
+    Args:
+        hit: One hit.
+        best: The best score of the same search.
+
+    Returns:
+        `●●●○○`: the hit's score as a share of the best, in `METER_STEPS` dots (at least one filled).
+    """
     share = hit.score / best if best > 0 else 0.0
     filled = max(1, min(METER_STEPS, round(share * METER_STEPS)))
     return "●" * filled + "○" * (METER_STEPS - filled)
 
 
-def searched_line(results: Results, question: str, collection_size: int | None = None) -> str:
+def _searched_line(results: Results, question: str, collection_size: int | None = None) -> str:
     """`Searched “topic” · 1963-01..1963-12 (from “in 1963”) · 3 of 20 documents matched`."""
     topic = results.query.strip() or question.strip()
     parts = [f"Searched “{escape(topic)}”"]
@@ -104,14 +97,14 @@ def searched_line(results: Results, question: str, collection_size: int | None =
     return line
 
 
-def emphasised_summary(hit: Hit, quoted: str | None = None) -> str:
+def _emphasised_summary(hit: Hit, quoted: str | None = None) -> str:
     """The summary, escaped, with the quoted (else the matching) sentence marked when it is not the whole
     summary; a note when there is no summary."""
     summary = hit.doc.summary
     if not summary:
         return "*(no summary in the archive)*"
     flat = " ".join(summary.split())
-    target = quoted or (key_sentence(hit) if hit.highlight else None)
+    target = quoted or (_key_sentence(hit) if hit.highlight else None)
     if target and target in flat and target != flat:
         before, _, after = flat.partition(target)
         parts = [escape(before), f"<mark>{escape(target)}</mark>", escape(after)]
@@ -119,7 +112,7 @@ def emphasised_summary(hit: Hit, quoted: str | None = None) -> str:
     return escape(flat)
 
 
-def cited_entry(item: Cited, best: float, anchor: str = "", quoted: str | None = None) -> str:
+def _cited_entry(item: Cited, best: float, anchor: str = "", quoted: str | None = None) -> str:
     """One cited document: number (the target of its [n] links), date as printed, title, summary with the quoted
     sentence marked, relevance and why it matched."""
     hit = item.hit
@@ -127,83 +120,66 @@ def cited_entry(item: Cited, best: float, anchor: str = "", quoted: str | None =
     target = f'<span id="{anchor}-{item.number}"></span>' if anchor else ""
     return (
         f"{target}**{item.label}** {escape(hit.doc.date_text)} — **{escape(hit.doc.title)}**  \n"
-        f"{emphasised_summary(hit, quoted)}  \n"
+        f"{_emphasised_summary(hit, quoted)}  \n"
         f"<small>relevance {meter(hit, best)} ({signals})</small>"
     )
 
 
-def link(number: int, anchor: str) -> str:
+def _link(number: int, anchor: str) -> str:
     """[n], linked to its entry when the answer has an anchor."""
     return f'<a href="#{anchor}-{number}">[{number}]</a>' if anchor else f"[{number}]"
 
 
-def no_match(results: Results, question: str, collection_size: int | None = None) -> str:
+def _no_match(results: Results, question: str, collection_size: int | None = None) -> str:
     """Say plainly that nothing matched and what to change."""
     advice = ["use fewer or different words (names, places, subjects)"]
     if results.date_range_text is not None:
         advice.insert(0, "widen or clear the date range")
     advice.append("switch the search mode to *hybrid* or *semantic*")
     return (
-        f"{searched_line(results, question, collection_size)}\n\n"
+        f"{_searched_line(results, question, collection_size)}\n\n"
         f"**No document matched.** Try to {'; '.join(advice)}."
     )
 
 
-def synthesis_text(answer: Answer, anchor: str = "") -> str:
+def _synthesis_text(answer: Answer, anchor: str = "") -> str:
     """The quoted sentences, each verbatim with its [n]; or, when none reaches the bar, a plain statement naming
     the closest documents."""
     if answer.answered and answer.synthesis:
-        return " ".join(f"{escape(q.sentence)} {link(q.citation_number, anchor)}" for q in answer.synthesis)
+        return " ".join(f"{escape(q.sentence)} {_link(q.citation_number, anchor)}" for q in answer.synthesis)
     if answer.answered:  # a listing of a period: nothing to quote
         return ""
-    names = ", ".join(link(c.number, anchor) for c in answer.closest(CLOSEST))
+    names = ", ".join(_link(c.number, anchor) for c in answer.closest(CLOSEST))
     return f"**No summary in the archive answers this directly;** the closest documents are {names}."
 
 
 def format_answer(answer: Answer, order: SortOrder = SortOrder.DATE, collection_size: int | None = None,
                   anchor: str = "") -> str:
-    """The whole answer as Markdown built only from escaped text (and our own [n] links and anchors)."""
+    """Render a whole answer as the chat's Markdown.
+
+    Args:
+        answer: The answer as data.
+        order: How the cited documents are listed (by date, or most relevant first).
+        collection_size: How many documents were searched, for the first line; None leaves it out.
+        anchor: The prefix of this answer's entry ids (`ANCHOR-n`), unique in the chat; "" for unlinked [n].
+
+    Returns:
+        Markdown built only from escaped text (and our own [n] links and anchors).
+    """
     results = answer.results
     if len(results) == 0:
-        return no_match(results, answer.asked, collection_size)
+        return _no_match(results, answer.asked, collection_size)
     best = max(hit.score for hit in results)
     quoted = {q.doc_id: q.sentence for q in answer.synthesis}
     heading = "Cited documents, by date" if order is SortOrder.DATE else "Cited documents, most relevant first"
-    blocks = [searched_line(results, answer.asked, collection_size)]
+    blocks = [_searched_line(results, answer.asked, collection_size)]
     if results.notes:
         blocks.append("  \n".join(f"*Note:* {escape(note)}" for note in results.notes))
-    summary = synthesis_text(answer, anchor)
+    summary = _synthesis_text(answer, anchor)
     if summary:
         blocks.append(summary)
     blocks.append(f"**{heading}**")
-    blocks.extend(cited_entry(item, best, anchor, quoted.get(item.hit.doc.id))
-                  for item in listed(list(answer.cited), order))
+    blocks.extend(_cited_entry(item, best, anchor, quoted.get(item.hit.doc.id))
+                  for item in _listed(list(answer.cited), order))
     return "\n\n".join(blocks)
 
-
-# --- export -----------------------------------------------------------------------------------------
-
-CSV_COLUMNS = ("number", "date", "date_text", "title", "collection", "url", "citation", "score", "matched")
-
-
-def citations_text(results: Results) -> str:
-    """Plain-text list of the citations, numbered in date order, one per line."""
-    return "".join(f"{item.label} {item.hit.citation}\n" for item in number_by_date(results))
-
-
-def citations_csv(results: Results) -> str:
-    """The cited documents as CSV (header row first), numbered in date order."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for item in number_by_date(results):
-        doc = item.hit.doc
-        writer.writerow([item.number, doc.date, doc.date_text, _cell(doc.title), _cell(doc.collection),
-                         _cell(doc.url or ""), _cell(item.hit.citation), round(item.hit.score, 6),
-                         "+".join(s.value for s in item.hit.matched)])
-    return buffer.getvalue()
-
-
-def _cell(text: str) -> str:
-    """Stop a spreadsheet from reading corpus text as a formula (`=HYPERLINK(...)`)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -8,18 +8,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from rag.chat.answer import answer
 from rag.chat.followup import Topic
 from rag.chat.render import escape, format_answer
 from rag.documents.corpus import load_corpus
+from rag.documents.dates import sort_key
 from rag.search.params import Mode, SortOrder, checked_range
-from rag.settings import DEFAULT_K, Settings
+from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.chat.answer import Answer
-    from rag.search.highlight import SentenceScore
+    from rag.chat.answer import Answer, Searcher
     from rag.search.results import Results
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,6 @@ EXAMPLES = (
     "East Germany's relations with China",
     "North Korea's position in the Sino-Soviet split",
 )
-
-
-class Searcher(Protocol):
-    """What the chat needs from a retriever (`rag.Retriever` has it)."""
-
-    def search(self, question: str, k: int = DEFAULT_K, date_from: str | None = None, date_to: str | None = None,
-               sort: str = "relevance", mode: str = "hybrid", collections: list[str] | None = None) -> Results: ...
-
-    def sentence_scores(self, results: Results) -> list[list[SentenceScore]]: ...
 
 
 @dataclass(frozen=True)
@@ -55,8 +46,17 @@ class Collection:
 
     @classmethod
     def from_corpus(cls, corpus_dir: Path) -> Collection:
-        from rag.documents.dates import sort_key
+        """Describe the documents of a corpus folder.
 
+        Args:
+            corpus_dir: The corpus folder the index was built from.
+
+        Returns:
+            Their number, collections and date spans.
+
+        Raises:
+            CorpusError: When the corpus cannot be read.
+        """
         docs = load_corpus(corpus_dir).documents
         names = tuple(dict.fromkeys(d.collection for d in docs))
         dated = sorted((d for d in docs), key=lambda d: sort_key(d.date))
@@ -66,6 +66,11 @@ class Collection:
                    spans)
 
     def header(self) -> str:
+        """The page's opening Markdown: what is searched (each collection's size and dates) and how to ask.
+
+        Returns:
+            Markdown built from escaped text.
+        """
         listed = "; ".join(f"*{escape(name)}* ({count} {'document' if count == 1 else 'documents'}, "
                            f"{escape(first)} to {escape(last)})"
                            for name, count, first, last in self.spans)
@@ -94,6 +99,7 @@ class Reply:
 
     @property
     def results(self) -> Results | None:
+        """The search's results, or None when no search ran."""
         return None if self.data is None else self.data.results
 
 
@@ -110,8 +116,23 @@ class Chat:
     def search(self, question: str, k, date_from: str | None = None, date_to: str | None = None,
                sort: str | SortOrder = SortOrder.RELEVANCE, mode: str | Mode = Mode.HYBRID,
                collections: list[str] | None = None) -> Results:
-        """Search with the controls' values (blank dates are open ends; no collections: all); QueryError says
-        what is wrong."""
+        """Search with the controls' values.
+
+        Args:
+            question: The question as typed.
+            k: How many hits.
+            date_from: Earliest date; blank or None is an open end.
+            date_to: Latest date; blank or None is an open end.
+            sort: "relevance" or "date" (any case).
+            mode: "hybrid", "semantic" or "keyword" (any case).
+            collections: Only these collections; None or empty: all.
+
+        Returns:
+            The retriever's results.
+
+        Raises:
+            QueryError: Saying what is wrong with a control's value (DateError for a date).
+        """
         start, end = checked_range(date_from, date_to)
         return self.retriever.search(question, k=k, date_from=start, date_to=end, sort=SortOrder(sort).value,
                                      mode=Mode(mode).value, collections=collections or None)
@@ -119,9 +140,22 @@ class Chat:
     def reply(self, message: str | None, topic: Topic | None, date_from: str | None = None,
               date_to: str | None = None, k=None, order: str | SortOrder = SortOrder.DATE,
               mode: str | Mode = Mode.HYBRID, turn: int = 0, collections: list[str] | None = None) -> Reply:
-        """Answer one message (k None: the chat's default) within `collections` (None or empty: all); never
-        raises: bad input and failures become a plain message. `turn` (the answer's place in the chat) makes its
-        [n] links unique on the page."""
+        """Answer one message; never raises: bad input and failures become a plain message.
+
+        Args:
+            message: The message as typed (None or blank: a prompt to type a question).
+            topic: The previous answer's topic, for follow-ups such as "what about 1964?"; None for none.
+            date_from: Earliest date; blank or None is an open end.
+            date_to: Latest date; blank or None is an open end.
+            k: How many documents to cite; None: the chat's default (`settings.chat_k`).
+            order: How the cited documents are listed ("date" or "relevance").
+            mode: "hybrid", "semantic" or "keyword".
+            turn: The answer's place in the chat, which makes its [n] links unique on the page.
+            collections: Only these collections; None or empty: all.
+
+        Returns:
+            The turn: the message as shown, the answer's Markdown, the topic to build on and the answer as data.
+        """
         question = " ".join((message or "").split())
         if not question:
             return Reply(None, f"Please type a question first, for example: “{escape(EXAMPLES[0])}”", topic)

@@ -40,7 +40,14 @@ class Point:
 
 
 def points(answer: Answer) -> list[Point]:
-    """A point per cited document, numbered as in the answer."""
+    """Place the cited documents on the timeline.
+
+    Args:
+        answer: The answer.
+
+    Returns:
+        A point per cited document, numbered as in the answer, its relevance a share of the best hit's.
+    """
     best = max((item.hit.score for item in answer.cited), default=0.0)
     return [Point(item.number, bounds(item.hit.doc.date)[0], item.hit.score / best if best > 0 else 0.0,
                   item.hit.doc.date_text, item.hit.doc.title) for item in answer.cited]
@@ -51,8 +58,17 @@ def _month_index(day: dt.date) -> int:
 
 
 def ticks(first: dt.date, last: dt.date, max_ticks: int = MAX_TICKS) -> list[tuple[dt.date, str]]:
-    """Month starts from just before `first` to just after `last`, every 1, 2, 3, 6, 12 ... months so that at
-    most `max_ticks` show; labelled "Mar 1963" (or "1963" for yearly steps). Each label is unique."""
+    """Choose the x-axis ticks: every 1, 2, 3, 6, 12 ... months, so that at most `max_ticks` show.
+
+    Args:
+        first: The earliest point's day.
+        last: The latest point's day.
+        max_ticks: How many ticks at most.
+
+    Returns:
+        (month start, label) from just before `first` to just after `last`, labelled "Mar 1963" (or "1963" for
+        yearly steps); each label is unique.
+    """
     start, end = _month_index(first), _month_index(last) + 1  # the axis ends after the last point's month
     step = next((s for s in TICK_STEPS if -(-(end - start + start % s) // s) + 1 <= max_ticks), TICK_STEPS[-1])
     index, found = start - start % step, []
@@ -65,8 +81,16 @@ def ticks(first: dt.date, last: dt.date, max_ticks: int = MAX_TICKS) -> list[tup
 
 
 def timeline_svg(answer: Answer, anchor: str = "", *, narrow: bool = False) -> str:
-    """The answer's timeline as an inline SVG; each point links to its entry in the answer (`#ANCHOR-n`).
-    `narrow`: the phone layout (NARROW_WIDTH, fewer ticks). An empty string when nothing was cited."""
+    """Draw the answer's timeline as an inline SVG.
+
+    Args:
+        answer: The answer.
+        anchor: The prefix of the answer's entry ids: each point links to `#ANCHOR-n`; "" for no links.
+        narrow: The phone layout (NARROW_WIDTH, fewer ticks).
+
+    Returns:
+        The SVG (all text HTML-escaped); an empty string when nothing was cited.
+    """
     found = points(answer)
     if not found:
         return ""
@@ -119,7 +143,15 @@ CSS = """
 
 
 def timeline_html(answer: Answer | None, anchor: str = "") -> str:
-    """The timeline block for the page: a heading and the SVG in both layouts (CSS shows the one that fits)."""
+    """Build the page's timeline block.
+
+    Args:
+        answer: The answer, or None before the first one.
+        anchor: The prefix of the answer's entry ids, as for `timeline_svg`.
+
+    Returns:
+        HTML: a heading and the SVG in both layouts (CSS shows the one that fits), or a note when nothing is cited.
+    """
     svg = timeline_svg(answer, anchor) + timeline_svg(answer, anchor, narrow=True) if answer is not None else ""
     body = svg or "<p><em>No documents cited yet.</em></p>"
     return f'<div class="timeline-block"><strong>Timeline of the cited documents</strong>{body}</div>'

@@ -46,6 +46,15 @@ _DATE_SHAPED_RE = re.compile(
 def parse_printed(text: str) -> str:
     """Turn a date as printed by the archive into ISO 8601 keeping its precision.
 
+    Args:
+        text: The date as printed ("April 03, 1963", "March, 1964", "1964"; spacing does not matter).
+
+    Returns:
+        The ISO partial date at the printed precision.
+
+    Raises:
+        DateError: Naming the forms accepted, when the text is no such date.
+
     >>> parse_printed("April 03, 1963"), parse_printed("March, 1964"), parse_printed("1964")
     ('1963-04-03', '1964-03', '1964')
     """
@@ -62,7 +71,14 @@ def parse_printed(text: str) -> str:
 
 
 def looks_like_date(text: str) -> bool:
-    """True when a line is shaped like a printed date, readable or not."""
+    """Tell a line shaped like a printed date (readable or not) from a line that is no date at all.
+
+    Args:
+        text: One line.
+
+    Returns:
+        True for a month name and/or a four-digit year shape ("Febuary 30, 1963" too).
+    """
     return bool(_DATE_SHAPED_RE.match(" ".join(text.split())))
 
 
@@ -75,7 +91,17 @@ def _to_iso(day: dt.date, precision: Precision) -> str:
 
 
 def validate_iso(value: str) -> str:
-    """Check an ISO partial date (`1963`, `1963-11`, `1963-11-27`) and return it unchanged."""
+    """Check an ISO partial date.
+
+    Args:
+        value: `1963`, `1963-11` or `1963-11-27` (surrounding spaces allowed).
+
+    Returns:
+        The date, stripped of surrounding spaces.
+
+    Raises:
+        DateError: When it is not of those shapes, or no such day exists.
+    """
     match = _ISO_RE.match(value.strip()) if isinstance(value, str) else None
     if not match:
         raise DateError(f"unreadable date {value!r} (expected YYYY, YYYY-MM or YYYY-MM-DD)")
@@ -88,7 +114,17 @@ def validate_iso(value: str) -> str:
 
 
 def bounds(value: str | dt.date) -> tuple[dt.date, dt.date]:
-    """First and last day covered by a partial date: `1962` → (1962-01-01, 1962-12-31)."""
+    """The days a partial date covers.
+
+    Args:
+        value: An ISO partial date, or a day.
+
+    Returns:
+        Its first and last day: `1962` → (1962-01-01, 1962-12-31); a day is both.
+
+    Raises:
+        DateError: When `value` is not a valid ISO partial date.
+    """
     if isinstance(value, dt.date):
         return value, value
     iso = validate_iso(value)
@@ -103,6 +139,13 @@ def bounds(value: str | dt.date) -> tuple[dt.date, dt.date]:
 
 
 def sort_key(iso: str) -> tuple[dt.date, int]:
-    """Chronological order; a month-only date sorts before the days of that month."""
+    """Order partial dates chronologically.
+
+    Args:
+        iso: A valid ISO partial date.
+
+    Returns:
+        A key by which a month-only date sorts before the days of that month (and a year before its months).
+    """
     start, _ = bounds(iso)
     return start, len(iso)

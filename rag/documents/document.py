@@ -43,8 +43,17 @@ def _unescaped_content_hash(date: str, date_text: str, title: str, summary: str 
 
 
 def document_id(collection: str, date: str, title: str) -> str:
-    """Stable id from collection, ISO date and title: the same entry imported twice gets the same id,
-    and correcting its summary keeps it."""
+    """Derive a document's stable id: the same entry imported twice gets the same id, and correcting its
+    summary keeps it.
+
+    Args:
+        collection: The collection's name.
+        date: The ISO date.
+        title: The title (case and spacing do not matter, nor do they for the other two).
+
+    Returns:
+        16 hex digits.
+    """
     key = f"{_normalise(collection).casefold()}\x1f{_normalise(date).casefold()}\x1f{_normalise(title).casefold()}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
@@ -72,7 +81,18 @@ class Document:
 
     @classmethod
     def create(cls, *, date: str, title: str, collection: str, id: str | None = None, **rest) -> Document:
-        """Build a document, deriving its id from collection, date and title unless one is given."""
+        """Build a document, deriving its id from collection, date and title unless one is given.
+
+        Args:
+            date: The ISO date, at its precision.
+            title: The title.
+            collection: The collection's name.
+            id: The id; None derives it (`document_id`).
+            **rest: The other fields (date_text, summary, url, source, line).
+
+        Returns:
+            The document.
+        """
         return cls(id=id or document_id(collection, date, title), date=date, title=title,
                    collection=collection, **rest)
 
@@ -82,7 +102,22 @@ class Document:
         """A document whose strings JSON writes as they are (no '"', backslash or character below U+0020, as
         in a JSON line without a backslash), its content hash computed now: quoting them took 0.6 µs a document
         where JSON's escaping took 1.4 (measured), and every reader of a corpus but `corpus stats` hashes it.
-        Positional, in field order: keywords cost 0.1 µs more a call."""
+        Positional, in field order: keywords cost 0.1 µs more a call.
+
+        Args:
+            id: The document's id.
+            date: The ISO date.
+            date_text: The date as printed.
+            title: The title.
+            collection: The collection's name.
+            summary: The summary, or None.
+            url: The record's URL, or None.
+            source: The file it was read from.
+            line: Its line in that file.
+
+        Returns:
+            The document, its content hash already computed.
+        """
         doc = cls(id, date, date_text, title, collection, summary, url, source, line)
         object.__setattr__(doc, "_content_hash",
                            _unescaped_content_hash(date, date_text, title, summary, collection, url))
@@ -112,15 +147,29 @@ class Document:
         return f"{self.source}:{self.line}" if self.line else self.source
 
     def to_record(self, *, with_source: bool = False) -> dict:
-        """Plain dict for JSON output; `source`/`line` only when asked for. Every field is a str, int or None, so
-        a shallow dict is enough: `dataclasses.asdict`'s deep copy took 30 of the 200 s a one-document rebuild
-        spent at a million documents (profiled)."""
+        """The document as a plain dict for JSON output. Every field is a str, int or None, so a shallow dict
+        is enough: `dataclasses.asdict`'s deep copy took 30 of the 200 s a one-document rebuild spent at a million
+        documents (profiled).
+
+        Args:
+            with_source: Also give `source` and `line`.
+
+        Returns:
+            The fields by name, in field order.
+        """
         names = _SOURCED_FIELDS if with_source else _RECORD_FIELDS
         return {name: getattr(self, name) for name in names}
 
     @classmethod
     def from_record(cls, record: dict) -> Document:
-        """Inverse of `to_record` (trusted input, e.g. the index's own metadata)."""
+        """Rebuild a document from `to_record`'s dict (trusted input, e.g. the index's own metadata).
+
+        Args:
+            record: The fields by name.
+
+        Returns:
+            The document.
+        """
         return cls(**record)
 
 

@@ -126,7 +126,11 @@ class Reading:
 
 @cache
 def syllables() -> dict[str, str]:
-    """The Wade-Giles → Pinyin syllable table (`data/wade_giles.tsv`), keys lower case with ASCII apostrophes."""
+    """Read the Wade-Giles → Pinyin syllable table (`data/wade_giles.tsv`), once.
+
+    Returns:
+        Pinyin by Wade-Giles syllable, keys lower case with ASCII apostrophes.
+    """
     table = {}
     for line in TABLE.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
@@ -136,7 +140,14 @@ def syllables() -> dict[str, str]:
 
 
 def modernise(text: str) -> Reading:
-    """`text` with every variant spelling it holds replaced by the modern one (see the module's rules)."""
+    """Replace every variant spelling a text holds by the modern one (see the module's rules).
+
+    Args:
+        text: A question or a document's text.
+
+    Returns:
+        The modernised text and each spelling read otherwise (`Reading.notes` words them for the reader).
+    """
     changes: dict[tuple[str, str], None] = {}
 
     def record(old: str, new: str) -> str:
@@ -153,7 +164,14 @@ def modernise(text: str) -> Reading:
 
 
 def modern_text(text: str) -> str:
-    """Just the modernised text (what keyword search indexes)."""
+    """Modernise a text's spellings, without the list of changes (what keyword search indexes).
+
+    Args:
+        text: A question or a document's text.
+
+    Returns:
+        The text with every variant spelling replaced by the modern one.
+    """
     return modernise(text).text
 
 

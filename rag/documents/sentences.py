@@ -19,7 +19,14 @@ _NOT_AN_END = re.compile(r"(?:\b[A-Za-z]|\b(?:c|ca|No|Dr|Mr|Mrs|St|Gen|Col|vs|cf
 
 
 def sentences(text: str | None) -> list[str]:
-    """The text's sentences, each on one line (whitespace runs become one space); empty for no text."""
+    """Split a summary into sentences.
+
+    Args:
+        text: The text, or None.
+
+    Returns:
+        Its sentences in order, each on one line (whitespace runs become one space); empty for no text.
+    """
     flat = " ".join((text or "").split())
     found: list[str] = []
     for piece in _BREAK.split(flat) if flat else ():

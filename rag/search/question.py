@@ -39,6 +39,18 @@ MAX_QUESTION_CHARS = 1000
 _EXAMPLE = "e.g. 'What did Zhou Enlai say about the test ban?'"
 
 
+def empty_question(name: str = "the question", how: str = f"type a question, {_EXAMPLE}") -> QueryError:
+    """The error for a blank question, worded once for every interface: `NAME is empty: HOW`.
+
+    Args:
+        name: What the interface calls the question ("q" for the REST API's parameter).
+        how: How to give one there.
+
+    Returns:
+        The QueryError to raise.
+    """
+    return QueryError(f"{name} is empty: {how}")
+
 
 @dataclass(frozen=True)
 class Period:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chat.answer import BARS, BARS_BY_MODEL, Bars, answer, bars_for, choose
+from rag.chat.answer import BARS, BARS_BY_MODEL, Bars, answer, bars_for, choose, number_by_date
 from rag.chat.followup import Topic
-from rag.chat.render import number_by_date
 from rag.documents.document import Document
 from rag.errors import QueryError
 from rag.index import bundled

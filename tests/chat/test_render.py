@@ -1,25 +1,15 @@
-"""Answer formatting on hand-made hits over real corpus documents: order, numbering, synthesis, escaping, export."""
+"""Answer formatting on hand-made hits over real corpus documents: order, numbering, synthesis, escaping."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
 from markdown_it import MarkdownIt
 
-from rag.chat.answer import Answer, Quote
-from rag.chat.render import (
-    citations_csv,
-    citations_text,
-    escape,
-    meter,
-    number_by_date,
-)
-from rag.chat.render import (
-    format_answer as format_answer_data,
-)
+from rag.chat.answer import Answer, Quote, number_by_date
+from rag.chat.render import escape, meter
+from rag.chat.render import format_answer as format_answer_data
 from rag.documents.corpus import load_corpus
 from rag.documents.dates import parse_printed, sort_key
 from rag.documents.document import Document
@@ -171,23 +161,6 @@ def test_hostile_text_renders_as_text(documents):
 
 def test_escape_is_one_line_and_keeps_entities_whole():
     assert escape("it's\n#1 & <b>") == "it's \\#1 &amp; &lt;b&gt;"
-
-
-def test_exports_number_by_date(results):
-    lines = citations_text(results).splitlines()
-    assert [line[:3] for line in lines] == ["[1]", "[2]", "[3]"]
-    assert lines[0].endswith(results[2].citation)  # the earliest document
-    rows = list(csv.DictReader(io.StringIO(citations_csv(results))))
-    assert [r["number"] for r in rows] == ["1", "2", "3"]
-    assert [r["date"] for r in rows] == ["1963-04-03", "1963-09-05", "1964-03"]
-    assert rows[1]["matched"] == "semantic+keyword"
-
-
-def test_csv_neutralises_formulas(documents):
-    doc = Document.create(date="1963", date_text="1963", title="=HYPERLINK(\"http://x\")", collection="c", summary="s")
-    res = Results((Hit(doc, 1.0, 1, (Signal.KEYWORD,), citation="@cmd"),), question="q", query="q", total=1)
-    row = next(csv.DictReader(io.StringIO(citations_csv(res))))
-    assert row["title"].startswith("'=") and row["citation"] == "'@cmd"
 
 
 def test_order_errors_list_valid_values():

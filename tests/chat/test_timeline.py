@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from rag.chat.answer import Answer
-from rag.chat.render import number_by_date
+from rag.chat.answer import Answer, number_by_date
 from rag.chat.timeline import MAX_TICKS, NARROW_MAX_TICKS, NARROW_WIDTH, ticks, timeline_html, timeline_svg
 from rag.documents.corpus import load_corpus
 from rag.search.results import Hit, Results, Signal
