@@ -109,12 +109,12 @@ def main(argv: list[str] | None = None, prog: str = "coldwar-rag") -> int:
 
 
 def add_search_arguments(parser: argparse.ArgumentParser) -> None:
-    from rag.search.params import SortOrder
+    from rag.search.params import DEFAULT_K, SortOrder
 
     parser.add_argument("question", nargs="?", help="the question, in quotes")
     parser.add_argument("--queries", type=Path, metavar="FILE",
                         help="answer each line of FILE (one question per line) as JSON Lines")
-    add_shared_search_arguments(parser, "how many hits (default 10)")
+    add_shared_search_arguments(parser, f"how many hits (default {DEFAULT_K})")
     parser.add_argument("--sort", default=SortOrder.RELEVANCE.value, metavar="ORDER",
                         help=f"one of {', '.join(SortOrder)} (default {SortOrder.RELEVANCE})")
     parser.add_argument("--json", action="store_true", help="print a JSON array of hits")
@@ -122,11 +122,11 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_shared_search_arguments(parser: argparse.ArgumentParser, k_help: str) -> None:
     """The options `search` and `answer` share: index, k, dates, mode and collections."""
-    from rag.search.params import Mode
+    from rag.search.params import DEFAULT_K, Mode
 
     parser.add_argument("--index", type=Path, metavar="DIR",
                         help="index folder (default: $RAG_INDEX_DIR or embeddings/index/)")
-    parser.add_argument("--k", default="10", metavar="N", help=k_help)
+    parser.add_argument("--k", default=str(DEFAULT_K), metavar="N", help=k_help)
     parser.add_argument("--from", dest="date_from", metavar="D", help="earliest date: 1963, 1963-11 or 1963-11-27")
     parser.add_argument("--to", dest="date_to", metavar="D", help="latest date, inclusive to the end of its period")
     parser.add_argument("--mode", default=Mode.HYBRID.value, metavar="MODE",
@@ -173,11 +173,13 @@ def search(args: argparse.Namespace) -> int:
 
 
 def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
+    from rag.search.params import DEFAULT_K
+
     parser.add_argument("question", help="the question, in quotes")
     parser.add_argument("--topic", metavar="T",
                         help="the previous question's topic (its query): a follow-up such as 'what about 1964?' "
                              "builds on it")
-    add_shared_search_arguments(parser, "how many documents to cite (default 10)")
+    add_shared_search_arguments(parser, f"how many documents to cite (default {DEFAULT_K})")
     parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
 
 

@@ -14,7 +14,7 @@ from rag.chat.answer import answer
 from rag.chat.followup import Topic
 from rag.chat.render import escape, format_answer
 from rag.documents.corpus import load_corpus
-from rag.search.params import Mode, SortOrder, checked_range
+from rag.search.params import DEFAULT_K, Mode, SortOrder, checked_range
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ EXAMPLES = (
 class Searcher(Protocol):
     """What the chat needs from a retriever (`rag.Retriever` has it)."""
 
-    def search(self, question: str, k: int = 10, date_from: str | None = None, date_to: str | None = None,
+    def search(self, question: str, k: int = DEFAULT_K, date_from: str | None = None, date_to: str | None = None,
                sort: str = "relevance", mode: str = "hybrid", collections: list[str] | None = None) -> Results: ...
 
     def sentence_scores(self, results: Results) -> list[list[SentenceScore]]: ...

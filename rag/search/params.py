@@ -10,6 +10,9 @@ from numbers import Integral
 from rag.documents.dates import bounds, validate_iso
 from rag.errors import DateError, QueryError
 
+#: Hits when the caller gives no k: the Python API, the CLI and the REST API (the chat has its own `chat_k`).
+DEFAULT_K = 10
+
 
 class _Choice(StrEnum):
     """A string choice that accepts any case and whose error lists the valid values."""

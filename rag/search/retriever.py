@@ -24,7 +24,7 @@ from rag.search.citation import cite
 from rag.search.filters import CollectionFilter, CollectionPreference, DateFilter, checked_collections
 from rag.search.fusion import fuse
 from rag.search.highlight import Highlighter, SentenceScore
-from rag.search.params import Mode, SortOrder, checked_k, checked_range
+from rag.search.params import DEFAULT_K, Mode, SortOrder, checked_k, checked_range
 from rag.search.question import Question, understand, warm_up
 from rag.search.results import Hit, Results, Signal
 from rag.settings import Settings
@@ -177,7 +177,7 @@ class Retriever:
 
     # ------------------------------------------------------------------------------------------ search
 
-    def search(self, question: str, k: int = 10, date_from: str | dt.date | None = None,
+    def search(self, question: str, k: int = DEFAULT_K, date_from: str | dt.date | None = None,
                date_to: str | dt.date | None = None, sort: str | SortOrder = "relevance",
                mode: str | Mode = "hybrid", collections: str | Sequence[str] | None = None) -> Results:
         """The k documents that best answer the question, within the date range asked for (and the
