@@ -1,9 +1,10 @@
 """The REST API's parameters and records as pydantic models: what a request is checked against before anything is
 searched, and what `/openapi.json` says about it (types, enums, bounds, the date pattern).
 
-A JSON body is read strictly: `"k": "5"`, `"k": true` or `"mode": 0` is an error, not a guess. A query string is
-text, so `?k=5` is the number 5 there. Unknown keys are errors in both. `describe` turns pydantic's errors into the
-one line the API answers with, naming each field and what it must be. No FastAPI here: `rag.api` serves these.
+A JSON body is read strictly: `"k": "5"`, `"k": true` or `"mode": 0` is an error, not a guess (`"k": 5.0` is the
+JSON number 5). A query string is text, so `?k=5` is the number 5 there. Unknown keys are errors in both.
+`describe` turns pydantic's errors into the one line the API answers with, naming each field and what it must be.
+No FastAPI here: `rag.api` serves these.
 The request models are built by `api_models(max_k)`, since k's bound is the retriever's setting.
 """
 
@@ -61,6 +62,12 @@ def _whole_text(value: Any) -> Any:
     return value
 
 
+def _whole_json(value: Any) -> Any:
+    """A JSON body's k: 5.0 is the number 5 (JSON has one number type; JSON Schema's "integer" includes 5.0), 2.5
+    is no whole number; "5" and true stay errors for the strict model."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _exactly(choice: type[StrEnum]):
     """A validator that takes only the enum's own values as written in the schema (the Python API's `Mode("KEYWORD")`
     reads any case; the REST API states lowercase values and holds to them)."""
@@ -112,7 +119,7 @@ class _BodyParams(_Params):
 def _search_fields(max_k: int, *, in_query: bool) -> dict[str, Any]:
     """The search parameters' types and defaults, for a query string (text, `collection` repeated, an empty date
     for none) or a JSON body (null or an empty date for none)."""
-    k_read = (BeforeValidator(_whole_text),) if in_query else ()
+    k_read = BeforeValidator(_whole_text if in_query else _whole_json)
     date, no_date = (_Date, "") if in_query else (_Date | None, None)
 
     def enum(kind: type[StrEnum], name: str) -> Any:
@@ -121,7 +128,7 @@ def _search_fields(max_k: int, *, in_query: bool) -> dict[str, Any]:
     collection = "collection" if in_query else "collections"
     return {
         "q": (_Question, Field(description=DESCRIPTIONS["q"])),
-        "k": (Annotated[int, Field(ge=1, le=max_k), *k_read], Field(DEFAULT_K, description=DESCRIPTIONS["k"])),
+        "k": (Annotated[int, Field(ge=1, le=max_k), k_read], Field(DEFAULT_K, description=DESCRIPTIONS["k"])),
         "date_from": (date, Field(no_date, description=DESCRIPTIONS["date_from"])),
         "date_to": (date, Field(no_date, description=DESCRIPTIONS["date_to"])),
         "sort": (enum(SortOrder, "sort"), SortOrder.RELEVANCE),
