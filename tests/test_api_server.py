@@ -136,6 +136,7 @@ def test_fuzzed_requests_get_no_5xx_no_undeclared_answer_and_no_hang(api_schema,
     assert operation is not None, label
     statuses: Counter[int] = Counter()
     session = requests.Session()
+    session.trust_env = False  # loopback only: no proxy from the environment
 
     # No example database (nothing written to the repository), the same examples every run, no shrinking (a
     # failure is reported as found, with a curl line to replay it), and the request timeout as the deadline.
