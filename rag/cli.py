@@ -176,6 +176,7 @@ def search(args: argparse.Namespace) -> int:
 
 
 def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
+
     parser.add_argument("question", help="the question, in quotes")
     parser.add_argument("--topic", metavar="T",
                         help="the previous question's topic (its query): a follow-up such as 'what about 1964?' "
