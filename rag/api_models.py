@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model, field_validator
 
 from rag.search.params import Mode, SortOrder, parse_date_param
+from rag.search.question import empty_question
 from rag.settings import DEFAULT_K
 
 #: The longest question (and topic) the API takes, in characters; no real question comes near it.
@@ -25,7 +26,8 @@ Q_MAX = 1000
 #: YYYY, YYYY-MM or YYYY-MM-DD, or empty (an empty form field: no bound). The date parser checks the rest (1963-13).
 DATE_PATTERN = r"^([0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?)?$"
 _WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")  # a whole number as a query string writes it (no 5_0, no 2.5)
-_EMPTY_Q = "q is empty: pass the question as ?q=..., e.g. ?q=Zhou+Enlai+test+ban (in a POST body: {\"q\": \"...\"})"
+_EMPTY_Q = str(empty_question(
+    "q", 'pass the question as ?q=..., e.g. ?q=Zhou+Enlai+test+ban (in a POST body: {"q": "..."})'))
 #: The body an error about the body shows as the example to follow.
 EXAMPLE_BODY = '{"q": "Romania mediation", "k": 5}'
 
