@@ -13,7 +13,7 @@ and the exit status the command-line tools return for it (listed by every `--hel
 
 `ValueError`/`RuntimeError` stay bases so callers that catch those keep working. Two stops are no `RagError`:
 Ctrl-C (KeyboardInterrupt, exit 130) and SIGTERM (`Terminated`, a KeyboardInterrupt, exit 143), so that a
-rebuild stopped either way runs the same cleanup.
+rebuild stopped either way runs the same cleanup. A server asked to stop by either exits 0 (`rag.serve`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ EXIT_CODES = """exit status:
   5  the embedding model cannot be loaded (ModelError)
   6  the rebuild cannot proceed; nothing was overwritten (RebuildError)
   130  interrupted (Ctrl-C); a stopped rebuild keeps its saved chunks and resumes from them
-  143  stopped by SIGTERM (kill, a service manager), as Ctrl-C stops"""
+  143  stopped by SIGTERM (kill, a service manager), as Ctrl-C stops
+  (serve exits 0 when stopped by Ctrl-C or SIGTERM: a stop that was asked for)"""
 
 
 class RagError(Exception):
