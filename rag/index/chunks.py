@@ -1,5 +1,5 @@
 """Embeddings of a rebuild in progress, kept in chunks in a working folder beside the index
-(`embeddings/index.work/`), so a rebuild stopped by Ctrl-C, SIGKILL or a power cut resumes where it was.
+(`embeddings/index.work/`), so a rebuild stopped by Ctrl-C, SIGTERM, SIGKILL or a power cut resumes where it was.
 
 Every `chunk_size()` documents, their vectors are saved as `<kind>-<n>.npy` with `<kind>-<n>.json` beside it,
 listing what they cover: a hash of each document's texts, how many vectors each has, and the model key (model,
@@ -91,6 +91,8 @@ class WorkFolder:
         for orphan in self.folder.glob(f"{kind}-*.npy*"):  # a chunk whose JSON never got written
             if orphan not in listed:
                 orphan.unlink(missing_ok=True)
+        for partial in self.folder.glob(f"{kind}-*.json.partial"):  # stopped before its JSON's rename
+            partial.unlink(missing_ok=True)
         return found
 
     def save(self, kind: str, keys: list[str], counts: list[int], vectors: np.ndarray) -> Path:
