@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.documents.document import Document
+    from rag.index.manifest import Manifest
     from rag.settings import Settings
 
 
@@ -226,6 +227,8 @@ class Backend(Protocol):
     """What the retriever searches: documents by row, the three searchable parts and the filters' arrays."""
 
     documents: Sequence[Document]
+    manifest: Manifest  # the model that embedded it, among its provenance
+    path: Path | None  # where it was read from, for messages; None when built in memory
     keyword: WordIndex | None
     sentences: SentenceIndex | None
     #: None: the retriever runs each signal and fuses them itself; a backend that filters, searches and fuses in

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from rag.index.backend import WordIndex
+    from rag.index.backend import Backend, WordIndex
     from rag.index.encoder import Encoder
     from rag.index.manifest import Manifest
 
@@ -61,7 +61,7 @@ class Retriever:
     notes: tuple[str, ...] = ()  # said in every Results.notes, e.g. that the index's staleness was not checked
     corpus_dir: Path | None = None  # the corpus folder `load` checked the index against
 
-    def __init__(self, index: Index, encoder: Encoder | None = None, settings: Settings | None = None):
+    def __init__(self, index: Backend, encoder: Encoder | None = None, settings: Settings | None = None):
         from rag.index.encoder import Encoder
 
         self.settings = settings = settings or Settings.from_env()
@@ -258,7 +258,7 @@ def _terms_of(texts: list[str]) -> list[list[str]]:
     return KeywordIndex.tokenize([modern_text(text) for text in texts])
 
 
-def _keyword_index(index: Index, settings: Settings) -> WordIndex:
+def _keyword_index(index: Backend, settings: Settings) -> WordIndex:
     """The index's words for `settings`' BM25 parameters (`Index.keyword_for`: built here when the saved ones
     have others, or there are none), saying so in the log."""
     keyword = index.keyword_for(settings)
