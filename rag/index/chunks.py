@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.index.versions import fsync_path
+from rag.index.files import fsync_path, write_synced
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,10 +102,8 @@ class WorkFolder:
         self.folder.mkdir(parents=True, exist_ok=True)
         number = 1 + max((int(p.stem.rsplit("-", 1)[1]) for p in self.folder.glob(f"{kind}-*.json")), default=0)
         stem = self.folder / f"{kind}-{number:06d}"
-        with open(f"{stem}.npy.partial", "wb") as fh:
-            np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_synced(Path(f"{stem}.npy.partial"),
+                     lambda fh: np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False))
         os.replace(f"{stem}.npy.partial", f"{stem}.npy")
         meta = Path(f"{stem}.json")
         temp = meta.with_suffix(".json.partial")

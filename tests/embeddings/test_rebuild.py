@@ -27,8 +27,9 @@ from rag.index import ann
 from rag.index.build import PAUSE_BEFORE_SWAP_ENV, rebuild
 from rag.index.chunks import CHUNK_ENV, PAUSE_AFTER_CHUNK_ENV
 from rag.index.encoder import MIN_COSINE, resolve_model
+from rag.index.files import BM25, FAISS_INDEX, MANIFEST, SENTENCES, VECTORS
 from rag.index.keyword import params
-from rag.index.store import BM25, FAISS_INDEX, MANIFEST, SENTENCES, VECTORS, Index
+from rag.index.store import Index
 from rag.search.retriever import Retriever
 from rag.settings import Settings
 
@@ -319,7 +320,7 @@ def _assert_untouched(work: Path, old: Index) -> None:
     index = Index.load(work / "index")
     assert [d.id for d in index.documents] == [d.id for d in old.documents]
     assert [d.content_hash for d in index.documents] == [d.content_hash for d in old.documents]
-    assert index.manifest.count == len(index) == len(index.vectors) == ann.size(index.ann)
+    assert index.manifest.count == len(index) == len(index.vectors) == ann.size(index.ann.faiss)
     np.testing.assert_array_equal(index.vectors, old.vectors)
 
 
