@@ -36,14 +36,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import gradio as gr
-    import uvicorn
+    from fastapi import FastAPI
+
+    from rag.serve import Server
 
 
 log = logging.getLogger("app")
 
 SERVE_USAGE = """Serve the archive chat on http://127.0.0.1:7860 (loopback only unless --host 0.0.0.0), building the
 index first when there is none; the REST API is at /api/answer and /api/search (docs at /docs). The terminal shows
-one line per start, the rebuild's progress and warnings or errors; --verbose shows the rest.
+one line per start, the rebuild's progress and warnings or errors; --verbose shows the rest. Ctrl-C or SIGTERM
+stops it within 5 s (requests in flight finish), saying `stopped`, with exit status 0.
 
     python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M] [--verbose]
     coldwar-rag serve ...                (the same flags)
@@ -190,36 +193,50 @@ class Served:
     """A running server: its URL and how to stop it."""
 
     url: str
-    server: uvicorn.Server
+    server: Server
     thread: threading.Thread | None = None
 
     def close(self) -> None:
+        """Stop as a signal would (requests in flight finish, streams end; `rag.serve.STOP_SECONDS` at most)."""
+        from rag.serve import STOP_SECONDS
+
         self.server.should_exit = True
         if self.thread is not None:
-            self.thread.join(timeout=30)
+            self.thread.join(timeout=STOP_SECONDS + 1)
 
 
 def serve(retriever: Searcher, settings: Settings, *, block: bool = True, verbose: bool = False) -> Served:
     """The chat page at `/` and the REST API at `/api/…` (docs at `/docs`) on one uvicorn server at
-    settings.host:settings.port, never shared publicly. With `block=False` it runs in a thread and returns
-    once it accepts connections. The theme uses system fonts only, so the page loads nothing from the
-    internet (the default theme fetches Google Fonts)."""
+    settings.host:settings.port, never shared publicly. The theme uses system fonts only, so the page loads
+    nothing from the internet (the default theme fetches Google Fonts).
+
+    Args:
+        retriever: what the page and the API search.
+        settings: host, port, corpus folder and the chat's settings.
+        block: serve in this thread until SIGTERM or SIGINT, then stop gracefully and print `stopped (SIGTERM)`
+            (the process ends within `rag.serve.STOP_SECONDS`); False: serve in a thread and return once it
+            accepts connections (`Served.close()` stops it).
+        verbose: log each request and the libraries' INFO lines.
+
+    Returns:
+        The server, stopped when `block`.
+    """
     import gradio as gr
-    import uvicorn
 
     from rag.api import create_api
+    from rag.serve import Server, config, serve_until_stopped
 
     api = create_api(retriever)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     gr.mount_gradio_app(api, build_app(retriever, settings), path="/", theme=theme, footer_links=["api"],
                         server_name=settings.host, server_port=settings.port, head=PAGE_HEAD, css=PAGE_CSS)
-    # Access logs off: one line per start, warnings and errors only (a line per request is noise); --verbose on.
-    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port,
-                                           log_level="info" if verbose else "warning", access_log=verbose))
+    server = Server(config(api, settings.host, settings.port, verbose=verbose), on_stop=[heartbeats_ender(api)])
     served = Served(f"http://{settings.host}:{settings.port}/", server)
     if block:
         print(f"Serving the archive chat and its REST API (/api/answer, /api/search) on {served.url}", flush=True)
-        server.run()
+        stopped_by = serve_until_stopped(server)
+        if stopped_by is not None:
+            print(f"stopped ({stopped_by.name})", flush=True)
         return served
     served.thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     served.thread.start()
@@ -228,6 +245,29 @@ def serve(retriever: Searcher, settings: Settings, *, block: bool = True, verbos
             raise OSError(f"the server could not start on {settings.host}:{settings.port} (port in use?)")
         time.sleep(0.02)
     return served
+
+
+def heartbeats_ender(api: FastAPI) -> Callable[[], None]:
+    """What ends the heartbeat streams of the Gradio app mounted in `api` at a stop: every open page and
+    gradio_client keeps one open, and Gradio ends them when its App's `stop_event` is set (as its own
+    launch() does at a stop). Called in the server's event loop, where that asyncio event lives.
+
+    Args:
+        api: the FastAPI app the chat is mounted in.
+
+    Returns:
+        A function of no arguments (a no-op if this Gradio has no such event: the grace's end closes them).
+    """
+    import gradio as gr
+
+    mounted = [route.app for route in api.routes if isinstance(getattr(route, "app", None), gr.routes.App)]
+    events = [event for event in (getattr(app, "stop_event", None) for app in mounted) if event is not None]
+
+    def end_heartbeats() -> None:
+        for event in events:
+            event.set()
+
+    return end_heartbeats
 
 
 def load_retriever(settings: Settings, corpus: Path | None = None, model: str | None = None) -> Searcher:

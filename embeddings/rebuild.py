@@ -9,9 +9,9 @@ weights) rebuilds everything. When nothing changed it says so without loading th
 Embeds with the model's ONNX export, made and checked once per model in $RAG_ONNX_CACHE; when it cannot be
 used, with sentence-transformers, saying why on stderr ("note: ..."); with --device cuda, with
 sentence-transformers on the GPU. Progress: a bar (total, ETA, docs/s) while embedding, one line per other
-phase. Stopped (Ctrl-C, kill), it resumes: embeddings are saved every few thousand documents in a working
-folder beside the index (`<out>.work/`) and the next run embeds only the rest.
-An error prints one line and overwrites nothing; its exit status is listed under --help.
+phase. Stopped (Ctrl-C: exit 130; SIGTERM: 143, after the same cleanup; a kill), it resumes: embeddings are
+saved every few thousand documents in a working folder beside the index (`<out>.work/`) and the next run
+embeds only the rest. An error prints one line and overwrites nothing; its exit status is listed under --help.
 """
 
 from __future__ import annotations

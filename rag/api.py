@@ -6,156 +6,251 @@ and the cited documents numbered as on the page.
 
 Why not Gradio's own `/search`: its queue protocol costs ~160 ms a call whatever the work (measured with a
 trivial function), where a plain route costs about a millisecond. This module is where FastAPI enters; the
-chat page (`app.py`) is mounted under the same server. Parameters are checked by the retriever itself, so the
-API, the CLI and Python give the same errors; a bad one is HTTP 400 with `{"error": "<what to change>"}`.
+chat page (`app.py`) is mounted under the same server.
+
+Parameters are declared models (`rag.api_models`), so `/openapi.json` states their types, enums and bounds, and
+a request is checked before anything is searched: a wrong type, a value out of range, an unknown key, a body that
+is not a JSON object, or a single-valued query parameter given twice (`?k=1&k=2`: FastAPI would take the last)
+is HTTP 400 with `{"error": "<what to change>"}` naming the field. What only the retriever can judge (an unknown
+collection, a range that ends before it starts) is a `RagError`, also 400. Anything else is a 500 with the same
+body shape, logged; it is answered by the route itself, so the connection stays open (see `_GuardedRoute`).
 
 No `from __future__ import annotations` here: FastAPI reads the route signatures' annotations at run time.
 """
 
 import logging
-import re
-from dataclasses import dataclass
+from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Query
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
+from rag.api_models import EXAMPLE_BODY, Q_MAX, AnswerRecord, ErrorBody, SearchRecord, api_models
 from rag.errors import QueryError, RagError
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from rag.chat.answer import Searcher
 
 log = logging.getLogger(__name__)
 
-DEFAULT_K = 10  # hits when the caller gives no k, as in the chat and the CLI
-_WHOLE = re.compile(r"\s*[+-]?\d+\s*")
-
-_PARAMETERS = {
-    "q": "the question, in plain words; a date phrase in it ('in late 1963') becomes a date filter",
-    "k": f"how many hits (default {DEFAULT_K})",
-    "date_from": "earliest date, YYYY, YYYY-MM or YYYY-MM-DD (replaces dates read from the question)",
-    "date_to": "latest date, inclusive to the end of its period",
-    "sort": "relevance (default) or date",
-    "mode": "hybrid (default), semantic or keyword",
-    "collections": "limit to these collections (repeat `collection=` in a GET; a list in a POST); default all",
-}
-_ANSWER_PARAMETERS = {
-    **_PARAMETERS,
-    "topic": "the previous question's topic (its `query`): a follow-up such as 'what about 1964?' builds on it",
-}
+#: The largest POST body read, in bytes: a question of Q_MAX characters and a list of collections fit many times.
+MAX_BODY_BYTES = 64 * 1024
+_UNEXPECTED = "the search failed unexpectedly; the error was logged on the server"
+_TOO_LARGE = f"the body is larger than {MAX_BODY_BYTES} bytes; q is at most {Q_MAX} characters"
 
 
-def _k_from_query(value: str | None) -> int | str:
-    """A query-string k as a whole number; anything else is passed on for the retriever to reject."""
-    if value is None or value == "":
-        return DEFAULT_K
-    return int(value) if _WHOLE.fullmatch(value) else value
+def _error(message: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    """`{"error": message}`, encodable whatever the message quotes (an unpaired surrogate becomes `\\ud800`)."""
+    text = " ".join(message.split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    return JSONResponse({"error": text}, status_code=status, headers=headers)
 
 
-@dataclass
-class SearchQuery:
-    """The search parameters of a GET request, shared by `/api/search` and `/api/answer` (FastAPI reads
-    them from the query string and lists them on `/docs`)."""
+class _GuardedRoute(APIRoute):
+    """An API route that answers an unexpected exception itself, as a logged 500 `{"error": …}`.
 
-    q: Annotated[str, Query(description=_PARAMETERS["q"])] = ""
-    k: Annotated[str | None, Query(description=_PARAMETERS["k"])] = None
-    date_from: Annotated[str | None, Query(description=_PARAMETERS["date_from"])] = None
-    date_to: Annotated[str | None, Query(description=_PARAMETERS["date_to"])] = None
-    sort: Annotated[str, Query(description=_PARAMETERS["sort"])] = "relevance"
-    mode: Annotated[str, Query(description=_PARAMETERS["mode"])] = "hybrid"
-    collection: Annotated[list[str] | None, Query(description=_PARAMETERS["collections"])] = None
+    Why: an app-level handler for `Exception` runs in starlette's ServerErrorMiddleware, which sends the handler's
+    response and then re-raises; uvicorn, seeing an exception after the response started, closes the connection,
+    so the client's next request on that keep-alive connection was reset. Answered here, nothing propagates.
+    HTTP, validation and `RagError` exceptions go on to their handlers, which answer without re-raising.
+    """
 
-    def options(self) -> tuple:
-        """k, date_from, date_to, sort, mode, collections: in the order search_record and answer_record take."""
-        return _k_from_query(self.k), self.date_from, self.date_to, self.sort, self.mode, self.collection
+    def get_route_handler(self):
+        handler = super().get_route_handler()
 
+        async def guarded(request: Request):
+            try:
+                return await handler(request)
+            except (HTTPException, RequestValidationError, RagError):
+                raise
+            except Exception as exc:
+                log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+                return _error(_UNEXPECTED, 500)
 
-def _body_options(body: dict[str, Any], allowed: dict[str, str]) -> tuple:
-    """k, date_from, date_to, sort, mode, collections from a JSON body; an unknown key is a QueryError."""
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise QueryError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(allowed)}")
-    return (body.get("k", DEFAULT_K), body.get("date_from"), body.get("date_to"), body.get("sort"), body.get("mode"),
-            body.get("collections"))
+        return guarded
 
 
-def search_record(searcher: "Searcher", q: Any, k: Any = DEFAULT_K, date_from: Any = None, date_to: Any = None,
-                  sort: Any = "relevance", mode: Any = "hybrid", collections: Any = None) -> dict:
-    """One search as the JSON the API returns; raises RagError (→ 400) for a bad parameter."""
-    if not isinstance(q, str) or not q.strip():
-        raise QueryError("q is empty: pass the question as ?q=..., e.g. ?q=Zhou+Enlai+test+ban")
-    date_from = date_from or None  # an empty form field means "no bound"
-    date_to = date_to or None
-    return searcher.search(q, k=k, date_from=date_from, date_to=date_to, sort=sort or "relevance",
-                           mode=mode or "hybrid", **_collections(collections)).to_record()
+def _query_string_rules(single: set[str]):
+    """A dependency that refuses what FastAPI would pass over: a single-valued parameter given twice (it takes the
+    last), and query parameters on a POST (which reads only its JSON body)."""
+
+    def check(request: Request) -> None:
+        if request.method == "POST":
+            if request.query_params:
+                names = ", ".join(dict.fromkeys(request.query_params.keys()))
+                raise QueryError(f"a POST takes its parameters in the JSON body, not the query string: move {names} "
+                                 "into the body (or send a GET)")
+            return
+        counts = Counter(name for name, _ in request.query_params.multi_items() if name in single)
+        repeated = [f"{name} ({count} times)" for name, count in counts.items() if count > 1]
+        if repeated:
+            raise QueryError(f"repeated parameter{'s' if len(repeated) > 1 else ''} {', '.join(repeated)}: give each "
+                             "once (only collection may repeat)")
+
+    return check
 
 
-def _collections(collections: Any) -> dict:
-    """The collections option, passed on only when given (the retriever checks the names)."""
-    return {"collections": collections} if collections else {}
+class _BodyLimit:
+    """ASGI middleware: a request body to the API over `limit` bytes is a 413 `{"error": …}`, read no further.
+
+    Not FastAPI's `max_body_size`: when the declared Content-Length is over the limit, its middleware replaces
+    whatever the app answers with a plain-text 413, a body shape no other error of this API has."""
+
+    def __init__(self, app, paths: set[str], limit: int = MAX_BODY_BYTES):
+        self.app, self.paths, self.limit = app, paths, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("path") not in self.paths:
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await _error(_TOO_LARGE, 413)(scope, receive, send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:  # a chunked body: the route's exception handler answers
+                raise HTTPException(413, _TOO_LARGE)
+            return message
+
+        await self.app(scope, limited, send)
 
 
-def answer_record(searcher: "Searcher", q: Any, topic: Any = None, k: Any = DEFAULT_K, date_from: Any = None,
-                  date_to: Any = None, sort: Any = "relevance", mode: Any = "hybrid", collections: Any = None) -> dict:
-    """One answer as the JSON the API returns; raises RagError (→ 400) for a bad parameter."""
+def _max_k(searcher: "Searcher") -> int:
+    """The retriever's largest k (`Settings.max_k`), or the configured one for a searcher without settings."""
+    settings = getattr(searcher, "settings", None)
+    if settings is None:
+        from rag.settings import Settings
+
+        settings = Settings.from_env()
+    return settings.max_k
+
+
+def search_record(searcher: "Searcher", params: Any) -> dict:
+    """One checked search as the JSON the API returns.
+
+    Args:
+        searcher: the retriever.
+        params: a `SearchQuery` or `SearchBody` of `rag.api_models`.
+
+    Returns:
+        `Results.to_record()`; raises RagError (→ 400) for what only the retriever can judge.
+    """
+    return searcher.search(params.q, **params.options()).to_record()
+
+
+def answer_record(searcher: "Searcher", params: Any) -> dict:
+    """One checked answer as the JSON the API returns.
+
+    Args:
+        searcher: the retriever.
+        params: an `AnswerQuery` or `AnswerBody` of `rag.api_models`.
+
+    Returns:
+        `Answer.to_record()`; raises RagError (→ 400) for what only the retriever can judge.
+    """
     from rag.chat.answer import answer
 
-    if not isinstance(q, str) or not q.strip():
-        raise QueryError("q is empty: pass the question as ?q=..., e.g. ?q=Zhou+Enlai+test+ban")
-    if topic is not None and not isinstance(topic, str):
-        raise QueryError(f"topic must be text (the previous answer's query), got {topic!r}")
-    return answer(searcher, q, topic, k=k, date_from=date_from or None, date_to=date_to or None,
-                  sort=sort or "relevance", mode=mode or "hybrid", **_collections(collections)).to_record()
+    return answer(searcher, params.q, params.topic, **params.options()).to_record()
 
 
-def create_api(searcher: "Searcher") -> "FastAPI":
-    """A FastAPI app with `/api/search` (GET and POST); its docs page at `/docs` lists the routes."""
-    from fastapi import Body, Depends, FastAPI, Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+def _responses(record: type) -> dict:
+    """The answers a route documents: the record, and `{"error": …}` for a bad request, a too large body and a
+    failure (FastAPI's default 422 never happens here: `_without_422` drops it)."""
+    return {200: {"model": record}, 400: {"model": ErrorBody, "description": "a bad parameter: what to change"},
+            413: {"model": ErrorBody, "description": f"a POST body over {MAX_BODY_BYTES} bytes"},
+            500: {"model": ErrorBody, "description": "an unexpected failure, logged on the server"}}
 
+
+def _without_422(api: FastAPI) -> None:
+    """Make `/openapi.json` state the 400 the API answers instead of the 422 FastAPI lists for every route."""
+    build = api.openapi
+
+    def openapi() -> dict:
+        if api.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return api.openapi_schema
+
+    api.openapi = openapi
+
+
+def create_api(searcher: "Searcher", *, max_k: int | None = None) -> FastAPI:
+    """A FastAPI app with `/api/search` and `/api/answer` (GET and POST), described at `/openapi.json` and `/docs`.
+
+    Args:
+        searcher: the retriever every route searches.
+        max_k: the largest k a request may ask for; default the retriever's `Settings.max_k`.
+
+    Returns:
+        The app; `app.serve` mounts the chat page under it.
+    """
+    models = api_models(max_k or _max_k(searcher))
     api = FastAPI(title="Cold War archive assistant", docs_url="/docs", redoc_url=None,
-                  description="Search the Wilson Center Digital Archive summaries. The same results as the "
-                              "chat, the CLI and `rag.Retriever.search`, as JSON.")
+                  description="Search the Wilson Center Digital Archive summaries. The same results as the chat, the "
+                              "CLI and `rag.Retriever.search`, as JSON. A bad parameter is HTTP 400 with "
+                              '`{"error": "<what to change>"}`; single-valued query parameters may appear once.')
+    checked_by = {("GET", "/api/search"): models.search_query, ("POST", "/api/search"): models.search_body,
+                  ("GET", "/api/answer"): models.answer_query, ("POST", "/api/answer"): models.answer_body}
 
     @api.exception_handler(RagError)
     async def bad_parameter(request: Request, exc: RagError) -> JSONResponse:
-        return JSONResponse({"error": exc.line()}, status_code=400)
+        return _error(exc.line(), 400)
 
     @api.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}"
-                             for e in exc.errors())
-        return JSONResponse({"error": problems or "malformed request"}, status_code=400)
+        return _error(models.describe(exc.errors(), checked_by.get((request.method, request.url.path))), 400)
 
-    @api.exception_handler(Exception)
-    async def failed(request: Request, exc: Exception) -> JSONResponse:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"error": "the search failed unexpectedly; the error was logged on the server"},
-                            status_code=500)
+    @api.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        # FastAPI's one 400 of its own: a JSON body that is not even text ("There was an error parsing the body").
+        message = (f"the body is not valid JSON (not UTF-8 text): send an object such as {EXAMPLE_BODY}"
+                   if exc.status_code == 400 else str(exc.detail))
+        return _error(message, exc.status_code, getattr(exc, "headers", None))
 
-    @api.get("/api/search", tags=["search"], summary="Search the archive")
-    def search_get(query: Annotated[SearchQuery, Depends()]) -> dict:
+    def router(single: set[str]) -> APIRouter:
+        return APIRouter(route_class=_GuardedRoute, dependencies=[Depends(_query_string_rules(single))])
+
+    searching, answering = router(models.single_valued(models.search_query)), router(
+        models.single_valued(models.answer_query))
+    search_responses, answer_responses = _responses(SearchRecord), _responses(AnswerRecord)
+
+    @searching.get("/api/search", tags=["search"], summary="Search the archive", response_model=None,
+                   responses=search_responses)
+    def search_get(params: Annotated[models.search_query, Query()]) -> dict:
         """The documents that answer `q`, with the understood date range and notes."""
-        return search_record(searcher, query.q, *query.options())
+        return search_record(searcher, params)
 
-    @api.post("/api/search", tags=["search"], summary="Search the archive (JSON body)")
-    def search_post(body: Annotated[dict[str, Any], Body(examples=[{"q": "Romania mediation", "k": 5}])]) -> dict:
-        """The same as GET, with the parameters as a JSON object."""
-        return search_record(searcher, body.get("q"), *_body_options(body, _PARAMETERS))
+    @searching.post("/api/search", tags=["search"], summary="Search the archive (JSON body)", response_model=None,
+                    responses=search_responses)
+    def search_post(params: Annotated[models.search_body, Body(examples=[{"q": "Romania mediation", "k": 5}])]) -> dict:
+        """The same as GET, with the parameters as a JSON object (`collections` a list)."""
+        return search_record(searcher, params)
 
-    @api.get("/api/answer", tags=["answer"], summary="Answer a question: synthesis and cited documents")
-    def answer_get(query: Annotated[SearchQuery, Depends()],
-                   topic: Annotated[str | None, Query(description=_ANSWER_PARAMETERS["topic"])] = None) -> dict:
+    @answering.get("/api/answer", tags=["answer"], summary="Answer a question: synthesis and cited documents",
+                   response_model=None, responses=answer_responses)
+    def answer_get(params: Annotated[models.answer_query, Query()]) -> dict:
         """The chat's answer to `q` as data: what was searched and understood, `answered`, the quoted
         sentences with their citation numbers, and the cited documents."""
-        return answer_record(searcher, query.q, topic, *query.options())
+        return answer_record(searcher, params)
 
-    @api.post("/api/answer", tags=["answer"], summary="Answer a question (JSON body)")
-    def answer_post(body: Annotated[dict[str, Any], Body(examples=[{"q": "what about 1964?",
-                                                                    "topic": "Romania mediation"}])]) -> dict:
-        """The same as GET, with the parameters as a JSON object."""
-        return answer_record(searcher, body.get("q"), body.get("topic"), *_body_options(body, _ANSWER_PARAMETERS))
+    @answering.post("/api/answer", tags=["answer"], summary="Answer a question (JSON body)", response_model=None,
+                    responses=answer_responses)
+    def answer_post(params: Annotated[models.answer_body, Body(examples=[{"q": "what about 1964?",
+                                                                        "topic": "Romania mediation"}])]) -> dict:
+        """The same as GET, with the parameters as a JSON object (`collections` a list)."""
+        return answer_record(searcher, params)
 
+    api.include_router(searching)
+    api.include_router(answering)
+    api.add_middleware(_BodyLimit, paths={"/api/search", "/api/answer"})
+    _without_422(api)
     return api

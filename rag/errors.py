@@ -12,15 +12,20 @@ and the exit status the command-line tools return for it (listed by every `--hel
 | ModelError        | 5    | the embedding model cannot be loaded                                    |
 | RebuildError      | 6    | a rebuild cannot proceed (also: its output path is not an index); nothing was overwritten |
 
-`ValueError`/`RuntimeError` stay bases so callers that catch those keep working.
+`ValueError`/`RuntimeError` stay bases so callers that catch those keep working. Two stops are no `RagError`:
+Ctrl-C (KeyboardInterrupt, exit 130) and SIGTERM (`Terminated`, a KeyboardInterrupt, exit 143), so that a
+rebuild stopped either way runs the same cleanup. A server asked to stop by either exits 0 (`rag.serve`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn
 
 #: Exit statuses of the command-line tools, for their `--help` epilogue.
@@ -33,7 +38,9 @@ EXIT_CODES = """exit status:
   5  the embedding model cannot be loaded (ModelError)
   6  the rebuild cannot proceed, e.g. its output path holds something other than an index; nothing was
      overwritten (RebuildError)
-  130  interrupted (Ctrl-C)"""
+  130  interrupted (Ctrl-C); a stopped rebuild keeps its saved chunks and resumes from them
+  143  stopped by SIGTERM (kill, a service manager), as Ctrl-C stops
+  (serve exits 0 when stopped by Ctrl-C or SIGTERM: a stop that was asked for)"""
 
 
 class RagError(Exception):
@@ -101,6 +108,14 @@ class RebuildError(RagError, RuntimeError):
     exit_code = 6
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a service manager's stop) raised in the main thread as an interrupt, so that it stops a
+    command as Ctrl-C does: `finally` blocks and locks are released, a rebuild keeps its saved chunks and the
+    previous index. Python's default for SIGTERM ends the process with none of that."""
+
+    exit_code = 128 + signal.SIGTERM  # 143, the status a shell reports for a process SIGTERM ended
+
+
 # ------------------------------------------------------------------------------------ on the command line
 
 
@@ -120,16 +135,43 @@ class CommandParser(argparse.ArgumentParser):
 
 def run_command(command: Callable[[], int]) -> int:
     """Run one command-line action: a RagError becomes `error: <one line>` on stderr and its exit status,
-    Ctrl-C exits 130 quietly, a reader that closed the pipe (`| head`) is no error; never a traceback for a
-    failure the user can act on."""
+    Ctrl-C exits 130 and SIGTERM 143 after the same cleanup (`Terminated`), a reader that closed the pipe
+    (`| head`) is no error; never a traceback for a failure the user can act on."""
     try:
-        return command()
+        with sigterm_as_interrupt():
+            return command()
     except RagError as exc:
         print(f"error: {exc.line()}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("error: stopped by SIGTERM", file=sys.stderr)
+        return Terminated.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 0
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises `Terminated` in the main thread (elsewhere, where Python allows no
+    handler, nothing changes). Only the first: the handler puts the previous one back before raising, so a
+    second SIGTERM during the cleanup ends the process at once, as SIGTERM always did."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is None:  # a handler not set from Python: put back the default
+        previous = signal.SIG_DFL
+
+    def terminate(signum, frame) -> NoReturn:
+        signal.signal(signal.SIGTERM, previous)
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -215,7 +215,8 @@ def test_python_app_builds_index_then_serves(chat_corpus, tmp_path):
 
 
 def _serve_one_request(index: Path, *flags: str) -> list[str]:
-    """`python app.py` over an existing index: wait for the page, ask /api/search once, stop; its output lines."""
+    """`python app.py` over an existing index: wait for the page, ask /api/search once, stop with SIGTERM; its
+    output lines."""
     from conftest import ROOT, free_port
 
     port = free_port()
@@ -237,10 +238,10 @@ def _serve_one_request(index: Path, *flags: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_terminal_says_one_line_per_start_and_more_with_verbose(built_index):
+def test_the_terminal_says_one_line_per_start_and_stop_and_more_with_verbose(built_index):
     lines, port = _serve_one_request(built_index)
     assert lines == [f"Serving the archive chat and its REST API (/api/answer, /api/search) on "
-                     f"http://127.0.0.1:{port}/"]
+                     f"http://127.0.0.1:{port}/", "stopped (SIGTERM)"]
     verbose, port = _serve_one_request(built_index, "--verbose")
     assert any("GET /api/search?q=Romania" in line for line in verbose), verbose  # the request, logged
     assert len(verbose) > 2 and not any("share=True" in line for line in lines)

@@ -1,5 +1,7 @@
 """The one module that imports FAISS: build an inner-product index from a factory string, write and read it,
-and range-search it (optionally restricted to some rows). The rest of the code sees an opaque object."""
+and range-search it or search it for the nearest rows (optionally restricted to some rows). The rest of the
+code sees `rag.index.faiss_vectors.FaissVectors`, a `rag.index.backend.VectorIndex` over these functions.
+"""
 
 from __future__ import annotations
 
@@ -22,25 +24,41 @@ FLAT_MAX_ROWS = 100_000
 #: reached 0.565 at efSearch 200 and 0.82 at 2400: thousands of near-equal neighbours defeat its greedy graph
 #: walk, while a list is scanned whole. IVF4096 needed 64 lists for 0.93.
 IVF_PROBE_SHARE = 32
-
-
 def for_size(count: int) -> str:
     """The index type for `count` documents when none is asked for: exact (Flat) up to FLAT_MAX_ROWS, an
     inverted file of `ivf_lists(count)` lists above, where a brute-force scan per question outgrows the query
-    latency budget."""
+    latency budget.
+
+    Args:
+        count: documents to index.
+
+    Returns:
+        A FAISS factory string.
+    """
     return DEFAULT_INDEX_TYPE if count <= FLAT_MAX_ROWS else f"IVF{ivf_lists(count)},Flat"
 
 
 def ivf_lists(count: int) -> int:
-    """The power of two nearest sqrt(count): 256 just above 100k documents, 1024 at a million."""
+    """The power of two nearest sqrt(count): 256 just above 100k documents, 1024 at a million.
+
+    Args:
+        count: documents to index.
+    """
     import math
 
     return 2 ** round(math.log2(math.sqrt(max(count, 1))))
 
 
 def build(vectors: np.ndarray, index_type: str = DEFAULT_INDEX_TYPE) -> faiss.Index:
-    """A FAISS inner-product index over unit vectors, from a factory string ("Flat", "HNSW32", ...).
-    Raises RuntimeError when FAISS rejects the string or cannot train on these vectors."""
+    """A FAISS inner-product index over unit vectors, from a factory string.
+
+    Args:
+        vectors: (rows, dimension) unit rows; row number = FAISS id.
+        index_type: "Flat", "HNSW32", "IVF1024,Flat", ...
+
+    Raises:
+        RuntimeError: FAISS rejects the string or cannot train on these vectors.
+    """
     import faiss
     import numpy as np
 
@@ -53,7 +71,11 @@ def build(vectors: np.ndarray, index_type: str = DEFAULT_INDEX_TYPE) -> faiss.In
 
 
 def serialize(index: faiss.Index) -> bytes:
-    """The index as bytes, for writing to `index.faiss`."""
+    """The index as bytes, for writing to `index.faiss`.
+
+    Args:
+        index: a FAISS index.
+    """
     import faiss
 
     return faiss.serialize_index(index).tobytes()
@@ -63,23 +85,43 @@ def read(path: Path) -> faiss.Index:
     """An index written from `serialize`, its vectors (and HNSW graph) memory-mapped from the file rather than
     copied into RAM (FAISS's IO_FLAG_MMAP_IFC: at a million 384-dimensional rows that is 1.5 GB not held twice
     beside the memory-mapped vectors.npy); the file must not change while it is open, which a published index
-    version never does. RuntimeError when the file is not an index."""
+    version never does.
+
+    Args:
+        path: an index.faiss.
+
+    Raises:
+        RuntimeError: the file is not an index.
+    """
     import faiss
 
     return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
 
 
 def size(index: faiss.Index) -> int:
-    """How many vectors the index holds."""
+    """How many vectors `index` holds.
+
+    Args:
+        index: a FAISS index.
+    """
     return int(index.ntotal)
 
 
 def dimension(index: faiss.Index) -> int:
+    """Components per vector of `index`.
+
+    Args:
+        index: a FAISS index.
+    """
     return int(index.d)
 
 
 def is_exact(index: faiss.Index) -> bool:
-    """True for a brute-force (Flat) index, whose searches never miss a row."""
+    """True for a brute-force (Flat) index, whose searches never miss a row.
+
+    Args:
+        index: a FAISS index.
+    """
     import faiss
 
     return isinstance(index, faiss.IndexFlat)
@@ -87,8 +129,17 @@ def is_exact(index: faiss.Index) -> bool:
 
 def range_search(index: faiss.Index, query: np.ndarray, min_similarity: float,
                  rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows whose inner product with `query` (one unit vector) exceeds `min_similarity`, as (rows, scores)
-    in no particular order; `rows` (int64 ids) restricts the search through a FAISS ID selector."""
+    """Rows whose inner product with `query` exceeds `min_similarity`, in no particular order.
+
+    Args:
+        index: an exact (or HNSW) FAISS index.
+        query: one unit vector.
+        min_similarity: the radius.
+        rows: int64 ids the search is restricted to (through a FAISS ID selector); None: all.
+
+    Returns:
+        (rows, scores).
+    """
     import faiss
     import numpy as np
 
@@ -111,6 +162,15 @@ def nearest(index: faiss.Index, query: np.ndarray, k: int,
     share it hides: efSearch 64 (nprobe: 1/IVF_PROBE_SHARE of the lists, at least 8) times total / allowed rows,
     capped at the whole index, at least k.
     Without that, a 2% restriction on HNSW32 found about a quarter of the true top 10 (issue 10).
+
+    Args:
+        index: an approximate FAISS index (or a Flat one).
+        query: one unit vector.
+        k: how many rows.
+        rows: int64 ids the search is restricted to; None: all.
+
+    Returns:
+        (rows, scores).
     """
     import faiss
     import numpy as np

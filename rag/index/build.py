@@ -29,6 +29,16 @@ from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable, RebuildError
 from rag.index import chunks, segments
 from rag.index.ann import for_size
+from rag.index.files import (
+    BM25,
+    COLLECTIONS,
+    DATE_SPANS,
+    DOCUMENTS_DB,
+    FAISS_INDEX,
+    SENTENCE_OFFSETS,
+    SENTENCES,
+    VECTORS,
+)
 from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.manifest import (
     Manifest,
@@ -41,18 +51,8 @@ from rag.index.manifest import (
     removed_titles,
     staleness,
 )
-from rag.index.store import (
-    BM25,
-    COLLECTIONS,
-    DATE_SPANS,
-    DOCUMENTS_DB,
-    FAISS_INDEX,
-    SENTENCE_OFFSETS,
-    SENTENCES,
-    VECTORS,
-    Index,
-    SentenceVectors,
-)
+from rag.index.sentence_vectors import SentenceVectors
+from rag.index.store import Index
 from rag.index.versions import check_output_path, clean_leftovers, writer_lock
 from rag.settings import Settings
 

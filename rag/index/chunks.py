@@ -1,5 +1,5 @@
 """Embeddings of a rebuild in progress, kept in chunks in a working folder beside the index
-(`embeddings/index.work/`), so a rebuild stopped by Ctrl-C, SIGKILL or a power cut resumes where it was.
+(`embeddings/index.work/`), so a rebuild stopped by Ctrl-C, SIGTERM, SIGKILL or a power cut resumes where it was.
 
 Every `chunk_size()` documents, their vectors are saved as `<kind>-<n>.npy` with `<kind>-<n>.json` beside it,
 listing what they cover: a hash of each document's texts, how many vectors each has, and the model key (model,
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.index.versions import fsync_path
+from rag.index.files import fsync_path, write_synced
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,6 +91,8 @@ class WorkFolder:
         for orphan in self.folder.glob(f"{kind}-*.npy*"):  # a chunk whose JSON never got written
             if orphan not in listed:
                 orphan.unlink(missing_ok=True)
+        for partial in self.folder.glob(f"{kind}-*.json.partial"):  # stopped before its JSON's rename
+            partial.unlink(missing_ok=True)
         return found
 
     def save(self, kind: str, keys: list[str], counts: list[int], vectors: np.ndarray) -> Path:
@@ -100,10 +102,8 @@ class WorkFolder:
         self.folder.mkdir(parents=True, exist_ok=True)
         number = 1 + max((int(p.stem.rsplit("-", 1)[1]) for p in self.folder.glob(f"{kind}-*.json")), default=0)
         stem = self.folder / f"{kind}-{number:06d}"
-        with open(f"{stem}.npy.partial", "wb") as fh:
-            np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_synced(Path(f"{stem}.npy.partial"),
+                     lambda fh: np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False))
         os.replace(f"{stem}.npy.partial", f"{stem}.npy")
         meta = Path(f"{stem}.json")
         temp = meta.with_suffix(".json.partial")

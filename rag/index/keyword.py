@@ -11,7 +11,6 @@ stemmed with PyStemmer's English Snowball stemmer, so "negotiations" finds "nego
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from functools import cache
@@ -19,9 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.names import modern_text
+from rag.index.files import BM25, fsync_tree
+from rag.index.keyword_delta import KeywordDelta, SegmentedKeywordIndex
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     import numpy as np
 
     from rag.documents.document import Document
@@ -40,33 +43,52 @@ QUESTION_WORDS = (
 #: Our file beside bm25s's in a saved BM25 folder: the statistics a delta is scored with (bm25s keeps the
 #: document count but not the average length). An index saved without it takes no delta.
 STATS = "stats.json"
-DELTA_ARRAYS = ("data", "indices", "indptr")
 
 
 def keyword_text(doc: Document) -> str:
     """What keyword search reads: title, summary and the collection's name (so naming it finds its documents),
-    with names in their modern spelling."""
+    with names in their modern spelling.
+
+    Args:
+        doc: a document.
+    """
     return modern_text(" ".join(part for part in (doc.title, doc.summary, doc.collection) if part))
 
 
 def params(settings: Settings) -> dict:
-    """The BM25 parameters `settings` ask for, as recorded in an index's manifest (plain values, no bm25s)."""
+    """The BM25 parameters `settings` ask for, as recorded in an index's manifest (plain values, no bm25s).
+
+    Args:
+        settings: its `bm25_*` fields.
+    """
     return {"method": settings.bm25_method, "k1": settings.bm25_k1, "b": settings.bm25_b, "tokenizer": TOKENIZER}
 
 
 class KeywordIndex:
     """BM25 over a fixed list of texts; rows are the texts' positions (the same rows as the vector index).
-    Make one with `build` (indexes the texts) or `load` (a saved one, memory-mapped)."""
+    Make one with `build` (indexes the texts) or `load` (a saved one, memory-mapped). A
+    `rag.index.backend.WordIndex`."""
 
-    def __init__(self, bm25, size: int, parameters: dict, average_length: float | None = None):
+    def __init__(self, bm25, count: int, parameters: dict, average_length: float | None = None):
+        """Args:
+            bm25: the `bm25s.BM25` index.
+            count: how many texts it indexes.
+            parameters: see `params`: what the manifest records and staleness compares.
+            average_length: words per document; None when loaded from an index without STATS.
+        """
         self._bm25 = bm25
-        self.size = size
-        self.params = parameters  # see `params`: what the manifest records and staleness compares
-        self.average_length = average_length  # words per document; None when loaded from an index without STATS
+        self.count = count
+        self.params = parameters
+        self.average_length = average_length
 
     @classmethod
     def build(cls, texts: Sequence[str], settings: Settings | None = None) -> KeywordIndex:
-        """Index `texts` with the BM25 variant and parameters of `settings` (default: Settings())."""
+        """Index `texts` with the BM25 variant and parameters of `settings` (default: Settings()).
+
+        Args:
+            texts: each row's `keyword_text`.
+            settings: its `bm25_*` fields.
+        """
         import bm25s
 
         settings = settings or Settings()  # its bm25_* fields say why BM25+ with b=0.3
@@ -77,37 +99,67 @@ class KeywordIndex:
         return cls(bm25, len(texts), params(settings), average)
 
     @classmethod
-    def load(cls, folder: Path, parameters: dict, size: int) -> KeywordIndex:
-        """A BM25 index saved by `save`, its score matrix memory-mapped (read from disk as questions need it)."""
+    def load(cls, folder: Path, parameters: dict, count: int) -> KeywordIndex:
+        """A BM25 index saved by `save`, its score matrix memory-mapped (read from disk as questions need it).
+
+        Args:
+            folder: the index folder whose bm25/ `save` wrote.
+            parameters: the BM25 parameters the manifest records.
+            count: the rows it must hold.
+
+        Raises:
+            ValueError: it holds another number of rows.
+        """
         import bm25s
 
+        folder = Path(folder) / BM25
         bm25 = bm25s.BM25.load(folder, mmap=True, load_corpus=False, show_progress=False)
         num_docs = bm25.scores.get("num_docs")
-        if num_docs is not None and num_docs != size:
-            raise ValueError(f"the BM25 index holds {num_docs} documents, not {size}")
+        if num_docs is not None and num_docs != count:
+            raise ValueError(f"the BM25 index holds {num_docs} documents, not {count}")
         stats = folder / STATS
         average = json.loads(stats.read_text(encoding="utf-8"))["average_length"] if stats.is_file() else None
-        return cls(bm25, size, dict(parameters), average)
+        return cls(bm25, count, dict(parameters), average)
 
-    def save(self, folder: Path) -> None:
-        """Write the BM25 files into `folder` (created), each fsynced: part of a crash-safe index save."""
-        folder = Path(folder)
+    def save(self, folder: Path, skip: Collection[str] = ()) -> None:
+        """Write the BM25 files into `folder`/bm25 (created), each fsynced: part of a crash-safe index save.
+
+        Args:
+            folder: the index folder.
+            skip: names already there (bm25 among them: nothing is written).
+        """
+        if BM25 in skip:
+            return
+        folder = Path(folder) / BM25
         self._bm25.save(folder, show_progress=False)
         if self.average_length is not None:
             (folder / STATS).write_text(json.dumps({"average_length": self.average_length}), encoding="utf-8")
-        _fsync_all(folder)
+        fsync_tree(folder)
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Each indexed (stemmed) word and its column."""
+        return self._bm25.vocab_dict
 
     @staticmethod
     def tokenize(texts: list[str]) -> list[list[str]]:
-        """Stemmed content words of each text."""
+        """Stemmed content words of each text.
+
+        Args:
+            texts: questions or documents' `keyword_text`.
+        """
         import bm25s
 
         return bm25s.tokenize(texts, stopwords=list(_stopwords()), stemmer=_stemmer(), show_progress=False,
                               return_ids=False)
 
     def terms(self, query: str) -> list[str]:
-        """The question's stemmed words that occur in the collection (the only ones that can score)."""
-        vocabulary = self._bm25.vocab_dict
+        """The question's stemmed words that occur in the collection (the only ones that can score).
+
+        Args:
+            query: the words searched.
+        """
+        vocabulary = self.vocabulary
         return [term for term in self.tokenize([query])[0] if term in vocabulary]
 
     def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -117,12 +169,19 @@ class KeywordIndex:
         "matched" means sharing a word with the question. `allowed` (a boolean mask over rows) is applied
         here, in place, rather than as bm25s's float weight mask: at a million rows a 1-year filter's
         scores took 11.4 ms that way against 5.0 ms (unfiltered 4.8 ms either way).
+
+        Args:
+            query: the words searched.
+            allowed: a boolean mask over rows.
+
+        Returns:
+            float32, one score per row.
         """
         import numpy as np
 
         terms = self.terms(query)
         if not terms:
-            return np.zeros(self.size, dtype=np.float32)
+            return np.zeros(self.count, dtype=np.float32)
         scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)  # a fresh array, changed in place
         floor = getattr(self._bm25, "nonoccurrence_array", None)
         if floor is not None:
@@ -133,11 +192,25 @@ class KeywordIndex:
             np.multiply(scores, allowed, out=scores)
         return scores
 
+    def with_delta(self, texts: Sequence[str], retired: np.ndarray) -> SegmentedKeywordIndex:
+        """See `rag.index.backend.WordIndex.with_delta` (the delta rows scored by `delta`)."""
+        return SegmentedKeywordIndex(self, self.delta(texts), retired)
+
+    def rebuilt(self, texts: Sequence[str], settings: Settings) -> KeywordIndex:
+        """See `rag.index.backend.WordIndex.rebuilt`."""
+        return KeywordIndex.build(texts, settings)
+
     def delta(self, texts: Sequence[str]) -> KeywordDelta:
         """BM25 rows for documents added after this index was built (`texts`: their `keyword_text`), scored
         on this index's statistics as if they belonged to it: the average length stays this index's, and a
         word's document frequency counts both, so a word only the new documents hold still scores.
-        Raises ValueError when this index was saved without its STATS."""
+
+        Args:
+            texts: the new documents' `keyword_text`.
+
+        Raises:
+            ValueError: this index was saved without its STATS.
+        """
         import numpy as np
         from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
@@ -155,7 +228,7 @@ class KeywordIndex:
         for term, column in vocabulary.items():
             if term in known:
                 frequency[column] += int(indptr[known[term] + 1] - indptr[known[term]])
-        total = self.size + len(tokens)
+        total = self.count + len(tokens)
         idf_of, tfc = _select_idf_scorer(bm25.idf_method), _select_tfc_scorer(bm25.method)
         idf = np.array([idf_of(int(df), N=total) for df in frequency], dtype=np.float64)
         average = self.average_length or 1.0
@@ -171,101 +244,6 @@ class KeywordIndex:
             columns.append(doc_columns)
         return KeywordDelta.from_entries(vocabulary, len(tokens), *(
             np.concatenate(part) if part else np.zeros(0) for part in (rows, columns, values)))
-
-
-class KeywordDelta:
-    """The BM25 rows of a delta segment (documents added after the base index, `KeywordIndex.delta`): a small
-    score matrix by word, as bm25s keeps its own (CSC: the rows holding word w are indices[indptr[w]:
-    indptr[w + 1]], their scores the same slice of data)."""
-
-    def __init__(self, vocabulary: dict[str, int], size: int, data, indices, indptr):
-        self.vocabulary, self.size = vocabulary, size
-        self.data, self.indices, self.indptr = data, indices, indptr
-
-    @classmethod
-    def from_entries(cls, vocabulary: dict[str, int], size: int, rows, columns, values) -> KeywordDelta:
-        import numpy as np
-
-        order = np.lexsort((rows, columns))
-        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(columns.astype(np.int64), minlength=len(vocabulary)), out=indptr[1:])
-        return cls(vocabulary, size, values[order].astype(np.float32), rows[order].astype(np.int32), indptr)
-
-    def scores(self, terms: Sequence[str]):
-        """Each delta row's score for the (stemmed) `terms`: the sum of its entries, 0 where none matches."""
-        import numpy as np
-
-        out = np.zeros(self.size, dtype=np.float32)
-        for term in terms:
-            column = self.vocabulary.get(term)
-            if column is not None:
-                span = slice(int(self.indptr[column]), int(self.indptr[column + 1]))
-                np.add.at(out, self.indices[span], self.data[span])
-        return out
-
-    def save(self, folder: Path) -> None:
-        import numpy as np
-
-        folder = Path(folder)
-        folder.mkdir()
-        (folder / "vocabulary.json").write_text(json.dumps({"size": self.size, "vocabulary": self.vocabulary},
-                                                           ensure_ascii=False), encoding="utf-8")
-        for name in DELTA_ARRAYS:
-            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        _fsync_all(folder)
-
-    @classmethod
-    def load(cls, folder: Path) -> KeywordDelta:
-        import numpy as np
-
-        folder = Path(folder)
-        meta = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
-        arrays = [np.load(folder / f"{name}.npy", allow_pickle=False) for name in DELTA_ARRAYS]
-        if len(arrays[2]) != len(meta["vocabulary"]) + 1 or len(arrays[0]) != len(arrays[1]):
-            raise ValueError(f"the delta BM25 files in {folder.name} disagree")
-        return cls(meta["vocabulary"], int(meta["size"]), *arrays)
-
-
-class SegmentedKeywordIndex:
-    """Keyword search over a base BM25 index and a delta segment after it (rows base.size ...), with the
-    base rows in `dead` (removed or superseded by a delta row) never matching. Same verbs as `KeywordIndex`."""
-
-    def __init__(self, base: KeywordIndex, delta: KeywordDelta, dead):
-        self.base, self.delta, self.dead = base, delta, dead
-        self.size = base.size + delta.size
-        self.params = base.params
-
-    def terms(self, query: str) -> list[str]:
-        vocabulary, delta = self.base._bm25.vocab_dict, self.delta.vocabulary
-        return [term for term in KeywordIndex.tokenize([query])[0] if term in vocabulary or term in delta]
-
-    def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
-        import numpy as np
-
-        scores = np.concatenate([self.base.scores(query),
-                                 self.delta.scores(KeywordIndex.tokenize([query])[0])])
-        scores[self.dead] = 0.0
-        if allowed is not None:
-            np.multiply(scores, allowed, out=scores)
-        return scores
-
-
-def base_index(keyword: KeywordIndex | SegmentedKeywordIndex | None) -> KeywordIndex | None:
-    """The BM25 index of the base segment: `keyword` itself, or a segmented index's base."""
-    return keyword.base if isinstance(keyword, SegmentedKeywordIndex) else keyword
-
-
-def _fsync_all(folder: Path) -> None:
-    """fsync every file of `folder` and the folder itself: part of a crash-safe index save."""
-    from rag.index.versions import fsync_path
-
-    for file in folder.iterdir():
-        fd = os.open(file, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    fsync_path(folder)
 
 
 _local = threading.local()

@@ -17,11 +17,10 @@ from pathlib import Path
 from rag.documents.document import Document
 from rag.documents.sentences import SPLITTER
 from rag.errors import IndexUnavailable
+from rag.index import schema
 from rag.index.ann import DEFAULT_INDEX_TYPE
+from rag.index.files import DOCUMENTS_DB, MANIFEST
 
-MANIFEST = "manifest.json"
-DOCUMENTS = "documents.jsonl"  # an index's documents before documents.sqlite (still read)
-DOCUMENTS_DB = "documents.sqlite"
 METRIC = "inner_product"  # on unit vectors, i.e. cosine similarity
 #: manifest layout version; 2 added sentence vectors and the saved BM25 index, 3 moved each document's content
 #: hash into documents.sqlite (about 80 MB of JSON parsed at every start at a million documents); 1 and 2 load
@@ -70,7 +69,7 @@ class Manifest:
     sentences: dict | None = None
     #: the BM25 parameters of the saved keyword index (`rag.index.keyword.params`); None when it has none
     bm25: dict | None = None
-    #: {"rows", "dead", "sentences"} of the delta segment after the base rows (`rag.index.store.Delta`): its
+    #: {"rows", "dead", "sentences"} of the delta segment after the base rows (`rag.index.delta.Delta`): its
     #: documents, the base rows they retire and its summary sentences; None when the index is one segment
     delta: dict | None = None
     versions: dict[str, str | None] = field(default_factory=dict)
@@ -133,26 +132,20 @@ def read_manifest(path: Path) -> Manifest | None:
 
 
 def document_hashes(manifest: Manifest) -> dict[str, str]:
-    """Each document's content hash by id, in row order, rows a delta retired left out: the list of a manifest
-    before format 3, else read from its folder's documents.sqlite (a million rows take about a second, so only
-    a rebuild or a staleness check whose corpus fingerprint differs reads them); empty for a manifest built in
-    memory.
-    Raises IndexUnavailable when the table cannot be read."""
+    """Each document's content hash by id, in row order, rows a delta retired left out (`schema.hashes`: a
+    million rows take about a second, so only a rebuild or a staleness check whose corpus fingerprint differs
+    reads them); empty for a manifest built in memory.
+
+    Args:
+        manifest: read from an index folder, or built in memory.
+
+    Raises:
+        IndexUnavailable: the table cannot be read.
+    """
     import sqlite3
 
-    if manifest.listed is not None:
-        return dict(manifest.listed)
-    if manifest.folder is None:
-        return {}
     try:
-        connection = sqlite3.connect(f"file:{manifest.folder / DOCUMENTS_DB}?mode=ro", uri=True)
-        try:
-            if manifest.delta and manifest.delta.get("dead"):  # rows a delta retired are not held
-                return dict(connection.execute(
-                    "SELECT id, hash FROM documents WHERE row NOT IN (SELECT row FROM dead) ORDER BY row"))
-            return dict(connection.execute("SELECT id, hash FROM documents ORDER BY row"))
-        finally:
-            connection.close()
+        return schema.hashes(manifest)
     except sqlite3.Error as exc:
         raise IndexUnavailable(f"index at {manifest.folder} is unreadable ({DOCUMENTS_DB}: {exc}); rebuild it with "
                                f"`{rebuild_command(manifest.folder, full=True)}`") from None
@@ -282,31 +275,19 @@ def label(doc: Document) -> str:
 
 
 def removed_titles(path: Path, ids: Sequence[str]) -> dict[str, str]:
-    """Labels of documents an index holds, for naming removed ones (reads only those documents' records, from
-    documents.sqlite or, in an index written before it, documents.jsonl)."""
+    """Labels of documents an index holds, for naming removed ones (reads only those documents' records).
+
+    Args:
+        path: the index folder.
+        ids: the documents' ids.
+
+    Returns:
+        id -> `label`, for those found; empty when the files cannot be read (naming is a courtesy: the ids
+        still say what was removed).
+    """
     import sqlite3
 
-    wanted, found = list(dict.fromkeys(ids)), {}
-    table = Path(path) / DOCUMENTS_DB
     try:
-        if table.is_file():
-            connection = sqlite3.connect(f"file:{table}?mode=ro", uri=True)
-            try:
-                for start in range(0, len(wanted), 500):  # SQLite caps the parameters of one statement
-                    chunk = wanted[start:start + 500]
-                    records = connection.execute(
-                        f"SELECT record FROM documents WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-                    for (record,) in records:
-                        doc = Document.from_record(json.loads(record))
-                        found[doc.id] = label(doc)
-            finally:
-                connection.close()
-            return found
-        with (Path(path) / DOCUMENTS).open(encoding="utf-8") as fh:
-            for line in fh:
-                record = json.loads(line)
-                if record.get("id") in set(wanted):
-                    found[record["id"]] = label(Document.from_record(record))
+        return {id_: label(doc) for id_, doc in schema.by_id(path, ids).items()}
     except (OSError, ValueError, TypeError, sqlite3.Error):
-        pass  # naming is a courtesy; the ids still say what was removed
-    return found
+        return {}

@@ -5,7 +5,7 @@ index: a one-document rebuild took 136 s at a million documents that way (bench/
 index is large (`Settings.delta_min_rows`) and the change small (DELTA_MAX_SHARE), the rebuild keeps those
 files as the base, hard-linked into the new version, and writes the changed and added documents as a delta
 segment after the base rows; the base rows they replace, and those of removed documents, are retired
-(`rag.index.store.Delta`). The delta is written afresh from the base by each rebuild, so it never stacks;
+(`rag.index.delta`). The delta is written afresh from the base by each rebuild, so it never stacks;
 once it would pass DELTA_MAX_SHARE, the rebuild writes one new base of everything (a merge).
 
 What a delta changes in the answers: nothing for the dense signal (its rows are scanned exactly beside the
@@ -20,20 +20,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rag.documents.sentences import SPLITTER
-from rag.index.keyword import SegmentedKeywordIndex, base_index, keyword_text
-from rag.index.store import (
-    BM25,
-    FAISS_INDEX,
-    SENTENCE_OFFSETS,
-    SENTENCES,
-    VECTORS,
-    Delta,
-    DocumentTable,
-    Index,
-    JoinedDocuments,
-    SentenceVectors,
-    date_spans,
-)
+from rag.index.delta import Delta
+from rag.index.files import BM25, FAISS_INDEX, SENTENCE_OFFSETS, SENTENCES, VECTORS
+from rag.index.keyword import keyword_text
+from rag.index.schema import JoinedDocuments, collection_codes, current, date_spans
+from rag.index.sentence_vectors import SentenceVectors
+from rag.index.store import Index
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,12 +54,20 @@ def plan(old: Index, diff: Changes, old_rows: Mapping[str, int], bm25: Mapping, 
     """The delta that brings `old` up to date with the corpus `diff` compares it with, or None when a full
     rebuild is due: the base is smaller than `min_rows`, the delta would pass DELTA_MAX_SHARE, or the base lacks
     what a delta needs (sentence vectors split the current way, a BM25 index with `bm25` parameters and its
-    statistics, a document table)."""
+    statistics, a document table of the current format).
+
+    Args:
+        old: the index as loaded.
+        diff: how the corpus differs from it.
+        old_rows: each of its live documents' row, by id.
+        bm25: the BM25 parameters asked for.
+        min_rows: `Settings.delta_min_rows`.
+    """
     import numpy as np
 
     base = old.base_rows
-    keyword = base_index(old.keyword)
-    if (base < min_rows or not isinstance(old.documents, DocumentTable) or old.manifest.listed is not None
+    keyword = old.keyword
+    if (base < min_rows or not current(old.manifest, old.documents)
             or old.sentences is None or old.sentences.splitter != SPLITTER
             or keyword is None or keyword.average_length is None or keyword.params != dict(bm25)):
         return None
@@ -86,9 +86,17 @@ def plan(old: Index, diff: Changes, old_rows: Mapping[str, int], bm25: Mapping, 
 
 def assemble(old: Index, delta: Plan, old_rows: Mapping[str, int], fresh: Mapping[str, np.ndarray],
              fresh_sentences: Mapping[str, np.ndarray], manifest: Manifest) -> Index:
-    """The new index: `old`'s base with `delta`'s documents after it. Their vectors are `fresh` (by id) or the
-    old index's; their sentence vectors likewise; their BM25 rows scored on the base's statistics. `manifest`
-    holds the provenance and the corpus fingerprint."""
+    """The new index: `old`'s base with `delta`'s documents after it, each part given the delta
+    (`with_delta`: it replaces any delta `old` had).
+
+    Args:
+        old: the index as loaded.
+        delta: the plan.
+        old_rows: each of `old`'s live documents' row, by id.
+        fresh: new vectors by id; the other delta documents' come from `old`.
+        fresh_sentences: new sentence vectors by id, likewise.
+        manifest: the provenance and the corpus fingerprint.
+    """
     import numpy as np
 
     ahead, base = delta.ahead, old.base_rows
@@ -102,21 +110,23 @@ def assemble(old: Index, delta: Plan, old_rows: Mapping[str, int], fresh: Mappin
     parts = rows_of(fresh_sentences, old.sentence_vectors)
     sentences = SentenceVectors.assemble([len(p) for p in parts], np.concatenate(parts) if any(
         len(p) for p in parts) else np.zeros((0, dimension), dtype=np.float32))
-    keyword_base = base_index(old.keyword)
-    keyword = SegmentedKeywordIndex(keyword_base, keyword_base.delta([keyword_text(d) for d in ahead]), delta.dead)
     names, codes = old.collections()
-    names = list(dict.fromkeys([*names, *(d.collection for d in ahead)]))  # the base's, then new ones
-    code = {name: n for n, name in enumerate(names)}
-    codes = np.concatenate([np.asarray(codes[:base]), np.array([code[d.collection] for d in ahead], dtype=np.int32)])
+    names, added = collection_codes((d.collection for d in ahead), names)  # the base's names, then new ones
+    codes = np.concatenate([np.asarray(codes[:base]), added])
     spans = np.concatenate([np.asarray(old.date_spans()[:base]), date_spans(ahead)])
     return Index(JoinedDocuments(old.documents, base, ahead), old.vectors,
                  replace(manifest, index_type=old.manifest.index_type, count=base + len(ahead)),
-                 ann=old.ann, sentences=old.sentences, keyword=keyword, spans=spans,
+                 ann=old.ann.with_delta(vectors, delta.dead), sentences=old.sentences.with_delta(sentences, delta.dead),
+                 keyword=old.keyword.with_delta([keyword_text(d) for d in ahead], delta.dead), spans=spans,
                  collection_codes=(names, codes), delta=Delta(vectors, sentences, delta.dead))
 
 
 def base_files(old_folder: Path) -> dict[str, Path]:
-    """The previous version's base files, which a delta version hard-links unchanged."""
+    """The previous version's base files, which a delta version hard-links unchanged.
+
+    Args:
+        old_folder: the previous version's folder.
+    """
     return {name: old_folder / name for name in (VECTORS, FAISS_INDEX, SENTENCES, SENTENCE_OFFSETS, BM25)}
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rag.errors import RebuildError
-from rag.index.manifest import MANIFEST
+from rag.index.files import MANIFEST, VECTORS, fsync_path
 
 
 def check_output_path(path: Path) -> None:
@@ -99,13 +99,10 @@ def _is_version_link(path: Path, target: str) -> bool:
     return version.is_dir() and not version.is_symlink() and _holds_index(version)
 
 
-#: Every index format this project wrote has its vectors file beside the manifest. A manifest alone is not
-#: proof: a web app's folder holds a `manifest.json` too, and adopting it would delete it after the next swap.
-VECTORS = "vectors.npy"
-
-
 def _holds_index(folder: Path) -> bool:
-    """Whether `folder` holds an index this project wrote: its manifest and its vectors."""
+    """Whether `folder` holds an index this project wrote: its manifest and its vectors. Every format this project
+    wrote has both; a manifest alone is no proof (a web app's folder holds a `manifest.json` too, and adopting it
+    would delete it after the next swap)."""
     return (folder / MANIFEST).is_file() and (folder / VECTORS).is_file()
 
 
@@ -195,15 +192,6 @@ def link_or_copy(source: Path, target: Path) -> None:
             raise
         shutil.copyfile(source, target)
         fsync_path(target)
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file or a folder's entries to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _adopt_plain_folder(path: Path) -> None:

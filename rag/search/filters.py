@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from rag.documents.dates import bounds
 from rag.errors import QueryError
+from rag.index.schema import collection_codes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,6 +21,9 @@ class DateFilter:
     """
 
     def __init__(self, dates: Sequence[str]):
+        """Args:
+            dates: each row's ISO (partial) date.
+        """
         import numpy as np
 
         spans = [bounds(date) for date in dates]
@@ -28,13 +32,22 @@ class DateFilter:
 
     @classmethod
     def from_spans(cls, spans: np.ndarray) -> DateFilter:
-        """From (n, 2) first and last day ordinals, as the index folder stores them (`Index.date_spans`)."""
+        """From the spans as the index folder stores them (`Index.date_spans`).
+
+        Args:
+            spans: (rows, 2) first and last day ordinals.
+        """
         made = cls.__new__(cls)
         made._starts, made._ends = spans[:, 0], spans[:, 1]
         return made
 
     def allowed(self, date_from: str | None, date_to: str | None) -> np.ndarray | None:
-        """A mask of the rows overlapping the range (ISO partial dates, inclusive); None when it is open."""
+        """A mask of the rows overlapping the range (inclusive); None when it is open.
+
+        Args:
+            date_from: ISO partial date, or None.
+            date_to: ISO partial date, or None.
+        """
         if date_from is None and date_to is None:
             return None
         import numpy as np
@@ -52,22 +65,34 @@ class CollectionFilter:
     date span, any case)."""
 
     def __init__(self, collections: Sequence[str]):
-        import numpy as np
-
-        self.names = tuple(dict.fromkeys(collections))
-        code = {name: i for i, name in enumerate(self.names)}
-        self._codes = np.array([code[c] for c in collections], dtype=np.int64)
+        """Args:
+            collections: each row's collection name.
+        """
+        names, self._codes = collection_codes(collections)
+        self.names = tuple(names)
 
     @classmethod
     def from_codes(cls, names: Sequence[str], codes: np.ndarray) -> CollectionFilter:
         """From the collection names and each row's position among them (`Index.collections`), without
-        reading the documents."""
+        reading the documents.
+
+        Args:
+            names: the collection names, in code order.
+            codes: each row's code.
+        """
         made = cls.__new__(cls)
         made.names, made._codes = tuple(names), codes
         return made
 
     def resolve(self, wanted: Sequence[str]) -> list[str]:
-        """The collections' full names; QueryError naming the valid ones for a name not in the index."""
+        """The collections' full names.
+
+        Args:
+            wanted: names in full or without their date span, any case.
+
+        Raises:
+            QueryError: a name not in the index (naming the valid ones).
+        """
         found = []
         for name in wanted:
             key = " ".join(str(name).split()).casefold()
@@ -78,7 +103,11 @@ class CollectionFilter:
         return list(dict.fromkeys(found))
 
     def allowed(self, wanted: Sequence[str] | None) -> np.ndarray | None:
-        """A mask of the rows in the wanted collections; None when no collection is named (all allowed)."""
+        """A mask of the rows in the wanted collections; None when no collection is named (all allowed).
+
+        Args:
+            wanted: names as `resolve` takes them.
+        """
         if not wanted:
             return None
         import numpy as np
@@ -88,7 +117,14 @@ class CollectionFilter:
 
 
 def checked_collections(collections: str | Sequence[str] | None) -> list[str]:
-    """The `collections` search parameter as a list of names: one name, a list, or None/blank for all."""
+    """The `collections` search parameter as a list of names.
+
+    Args:
+        collections: one name, a list, or None/blank for all.
+
+    Raises:
+        QueryError: something else than names.
+    """
     if collections is None:
         return []
     if isinstance(collections, str):
@@ -105,27 +141,45 @@ class CollectionPreference:
     """
 
     def __init__(self, collections: Sequence[str]):
-        names = dict.fromkeys(collections)
-        self._rows = {name: [row for row, c in enumerate(collections) if c == name] for name in names} \
-            if len(names) > 1 else {}
+        """Args:
+            collections: each row's collection name.
+        """
+        self._rows = self._rows_by_name(*collection_codes(collections))
 
     @classmethod
     def from_codes(cls, names: Sequence[str], codes: np.ndarray) -> CollectionPreference:
-        """From the collection names and each row's position among them (`Index.collections`)."""
-        import numpy as np
+        """From the collection names and each row's position among them (`Index.collections`).
 
+        Args:
+            names: the collection names, in code order.
+            codes: each row's code.
+        """
         made = cls.__new__(cls)
-        made._rows = {name: np.flatnonzero(codes == n).tolist() for n, name in enumerate(names)} \
-            if len(names) > 1 else {}
+        made._rows = cls._rows_by_name(names, codes)
         return made
 
+    @staticmethod
+    def _rows_by_name(names: Sequence[str], codes: np.ndarray) -> dict[str, list[int]]:
+        """Each collection's rows; none with a single collection (nothing to prefer)."""
+        import numpy as np
+
+        return {name: np.flatnonzero(codes == n).tolist() for n, name in enumerate(names)} if len(names) > 1 else {}
+
     def named(self, query: str) -> tuple[list[str], list[int]]:
-        """The collections the query names and their rows (empty lists when it names none)."""
+        """The collections the query names and their rows (empty lists when it names none).
+
+        Args:
+            query: the words searched.
+        """
         text = query.casefold()
         names = [name for name in self._rows if short_name(name) in text]
         return names, sorted(row for name in names for row in self._rows[name])
 
 
 def short_name(collection: str) -> str:
-    """A collection's name without its date span: "Sino-Soviet Split, 1960-1984" → "sino-soviet split"."""
+    """A collection's name without its date span: "Sino-Soviet Split, 1960-1984" → "sino-soviet split".
+
+    Args:
+        collection: its full name.
+    """
     return re.sub(r",?\s*\d{4}\s*[-–]\s*\d{4}\s*$", "", collection).strip().casefold()

@@ -1,6 +1,7 @@
 """Answer questions from the index, in the steps README's "How it searches" describes: the date filter first,
 then dense (FAISS) and keyword (BM25) search over the allowed rows, fused by weighted reciprocal rank fusion
-(`rag.search.fusion`), cut to k, each hit with a citation and the summary sentence that best matches.
+(`rag.search.signals`; or by the index itself, when it can: `rag.index.backend.Backend.fused_search`), cut to k,
+each hit with a citation and the summary sentence that best matches.
 
 The constants that tune ranking (RRF constant, weights, minimum similarity, depth, BM25) are `Settings` fields.
 """
@@ -10,65 +11,38 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import sort_key
 from rag.documents.names import modern_text, modernise
 from rag.errors import IndexUnavailable, StaleIndex
-from rag.index.keyword import KeywordIndex, keyword_text, params
-from rag.index.store import Index, best_first
-from rag.search.best_sentence import sentence_ranking
+from rag.index.backend import Request
+from rag.index.keyword import KeywordIndex, params
+from rag.index.store import Index
 from rag.search.citation import cite
 from rag.search.filters import CollectionFilter, CollectionPreference, DateFilter, checked_collections
-from rag.search.fusion import fuse
 from rag.search.highlight import Highlighter, SentenceScore
 from rag.search.params import Mode, SortOrder, checked_k, checked_range
 from rag.search.question import Question, understand, warm_up
 from rag.search.results import Hit, Results, Signal
+from rag.search.signals import Signals
 from rag.settings import DEFAULT_K, Settings
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import numpy as np
 
+    from rag.index.backend import Backend, WordIndex
     from rag.index.encoder import Encoder
     from rag.index.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Mode", "Retriever", "SortOrder", "StaleIndex"]
-
-
-@dataclass(frozen=True)
-class _Ranking:
-    """One signal's matched rows, best first (at least its first `fusion_depth`), with their raw scores.
-    `dense`, when the signal scored every row anyway (BM25), holds those scores (0: not matched), so the rows
-    past the depth still count as matched and keep their score without being sorted."""
-
-    rows: np.ndarray
-    scores: np.ndarray
-    dense: np.ndarray | None = None
-
-    def of(self, rows: np.ndarray) -> dict[int, float]:
-        """The raw scores of those of `rows` this signal matched (the hits shown: never an array per row)."""
-        import numpy as np
-
-        if self.dense is not None:
-            scores = self.dense[rows]
-            return {int(r): float(s) for r, s in zip(rows.tolist(), scores.tolist(), strict=True) if s > 0}
-        shown = np.isin(self.rows, rows)
-        return dict(zip(self.rows[shown].tolist(), self.scores[shown].tolist(), strict=True))
-
-    def mark(self, matched: np.ndarray) -> None:
-        """Set the rows this signal matched in the boolean mask `matched` (one entry per row)."""
-        if self.dense is not None:
-            matched |= self.dense > 0
-        else:
-            matched[self.rows] = True
 
 
 class _Summaries:
@@ -87,7 +61,7 @@ class Retriever:
     notes: tuple[str, ...] = ()  # said in every Results.notes, e.g. that the index's staleness was not checked
     corpus_dir: Path | None = None  # the corpus folder `load` checked the index against
 
-    def __init__(self, index: Index, encoder: Encoder | None = None, settings: Settings | None = None):
+    def __init__(self, index: Backend, encoder: Encoder | None = None, settings: Settings | None = None):
         from rag.index.encoder import Encoder
 
         self.settings = settings = settings or Settings.from_env()
@@ -95,6 +69,7 @@ class Retriever:
         self.encoder = encoder or Encoder(index.manifest.model or settings.model)
         self.min_similarity = settings.min_similarity
         self.keyword = _keyword_index(index, settings)
+        self.signals = Signals(index, self.keyword, settings)
         # Nothing per document is read here: the filters take the index's arrays, the highlighter fetches
         # a summary only for a hit shown.
         self.dates = DateFilter.from_spans(index.date_spans())
@@ -205,35 +180,33 @@ class Retriever:
             notes.append(f"only the collection{'s' if len(wanted) > 1 else ''} {'; '.join(wanted)}")
         if not asked.query:
             return self._listing(asked, k, date_from, date_to, phrase, allowed, notes)
-        # 2. Meaning and word search over the allowed rows only.
+        # 2. Meaning and word search over the allowed rows only, 3. merged by weighted reciprocal rank fusion
+        # (a named collection's rows first), 4. cut to k: by this process, or by a backend that fuses itself.
         query_vector = self.encoder.encode([asked.query])[0] if mode is not Mode.KEYWORD else None
-        rankings: dict[Signal, _Ranking] = {}
-        if query_vector is not None:
-            rankings[Signal.SEMANTIC] = self._semantic(query_vector, allowed)
-        if mode is not Mode.SEMANTIC:
-            rankings[Signal.KEYWORD] = self._keyword(asked.query, allowed)
-        if mode is Mode.HYBRID and self.settings.sentence_weight > 0 and self.index.sentences is not None:
-            rankings[Signal.SENTENCE] = _Ranking(*sentence_ranking(
-                self.index.sentence_segments(), query_vector, min_similarity=self.min_similarity,
-                allowed=self._live(allowed)))
-        # 3. Merged by weighted reciprocal rank fusion (a named collection's rows first), 4. cut to k.
         named, preferred = self.collections.named(asked.query)
         if named:
             notes.append(f"the question names {', '.join(named)}: its documents come first")
-        fused = fuse({signal: ranking.rows for signal, ranking in rankings.items()}, self.settings.weights,
-                     rrf_k=self.settings.rrf_k, k=k, depth=self.settings.fusion_depth, preferred=preferred or None)
-        total = self._matched(rankings.values())
-        if total == 0:
+        request = Request(asked.query, query_vector, self._weights(mode), k, allowed, preferred)
+        matches = (self.index.fused_search or self.signals)(request)
+        if matches.total == 0:
             notes.append("nothing in the archive matched the question" + (" in that period" if allowed is not None
                                                                              else ""))
         # 5. Hits with citations and highlights, 6. in the order asked for.
         terms = set(self.keyword.terms(asked.query))
-        by_signal = {signal: ranking.of(fused.rows) for signal, ranking in rankings.items()}
-        hits = [self._hit(int(row), float(score), rank, by_signal, terms, query_vector)
-                for rank, (row, score) in enumerate(zip(fused.rows, fused.scores, strict=True), start=1)]
+        hits = [self._hit(int(row), float(score), rank, matches.raw, terms, query_vector)
+                for rank, (row, score) in enumerate(zip(matches.rows, matches.scores, strict=True), start=1)]
         if sort is SortOrder.DATE:
             hits.sort(key=lambda hit: sort_key(hit.doc.date))
-        return Results(tuple(hits), question, asked.query, date_from, date_to, phrase, total, tuple(notes))
+        return Results(tuple(hits), question, asked.query, date_from, date_to, phrase, matches.total, tuple(notes))
+
+    def _weights(self, mode: Mode) -> dict[Signal, float]:
+        """The signals `mode` runs, with their fusion weights (the sentence signal only when weighted and the
+        index has sentence vectors)."""
+        signals = {Mode.SEMANTIC: [Signal.SEMANTIC], Mode.KEYWORD: [Signal.KEYWORD]}.get(
+            mode, [Signal.SEMANTIC, Signal.KEYWORD])
+        if mode is Mode.HYBRID and self.settings.sentence_weight > 0 and self.index.sentences is not None:
+            signals.append(Signal.SENTENCE)
+        return {signal: self.settings.weights[signal] for signal in signals}
 
     def sentence_scores(self, results: Results) -> list[list[SentenceScore]]:
         """Each hit's summary sentences scored against the words searched (`results.query`): cosine from the
@@ -245,45 +218,10 @@ class Retriever:
         terms = set(self.keyword.terms(results.query))
         return [self.highlighter.scored(hit.row, terms, vector) for hit in results]
 
-    def _semantic(self, vector: np.ndarray, allowed: np.ndarray | None) -> _Ranking:
-        """Rows whose cosine to the question exceeds MIN_SIMILARITY, best first, within the allowed rows."""
-        rows, scores = self.index.search(vector, min_similarity=self.min_similarity, rows=allowed,
-                                         depth=self.settings.fusion_depth)
-        return _Ranking(rows, scores)
-
-    def _keyword(self, query: str, allowed: np.ndarray | None) -> _Ranking:
-        """Rows sharing at least one (stemmed) word with the question, by BM25: the first `fusion_depth` best
-        first (ties: lower row first), the rest only in `dense`. A common word matches most of a large
-        archive; sorting every match took 50 ms a question at a million documents."""
-        import numpy as np
-
-        own = self.keyword is self.index.keyword  # one built here (other BM25 settings) scores retired rows too
-        scores = self.keyword.scores(query, allowed if own else self._live(allowed))
-        rows = np.flatnonzero(scores > 0)
-        matched = scores[rows]
-        order = best_first(matched, self.settings.fusion_depth)
-        return _Ranking(rows[order], matched[order], dense=scores)
-
-    def _matched(self, rankings) -> int:
-        """How many rows any signal matched: one boolean mask over the rows (np.unique over the signals'
-        lists took 300 ms a question at a million documents, when a common word matches most of them)."""
-        import numpy as np
-
-        matched = np.zeros(len(self.index), dtype=bool)
-        for ranking in rankings:
-            ranking.mark(matched)
-        return int(np.count_nonzero(matched))
-
-    def _live(self, allowed: np.ndarray | None) -> np.ndarray | None:
-        """`allowed` without the rows a delta retired (the index's semantic and keyword searches drop those
-        themselves)."""
-        live = self.index.live()
-        return live if allowed is None else allowed if live is None else allowed & live
-
-    def _hit(self, row: int, score: float, rank: int, by_signal: dict[Signal, dict[int, float]],
+    def _hit(self, row: int, score: float, rank: int, by_signal: Mapping[str, Mapping[int, float]],
              terms: set[str], query_vector: np.ndarray | None) -> Hit:
         doc = self.index.documents[row]
-        raw = {signal: scores[row] for signal, scores in by_signal.items() if row in scores}
+        raw = {Signal(signal): scores[row] for signal, scores in by_signal.items() if row in scores}
         return Hit(doc=doc, score=score, rank=rank, matched=tuple(raw), citation=cite(doc),
                    highlight=self.highlighter.best(row, terms, query_vector),
                    semantic_score=raw.get(Signal.SEMANTIC), keyword_score=raw.get(Signal.KEYWORD), row=row)
@@ -293,7 +231,7 @@ class Retriever:
         import numpy as np
 
         spans = self.index.date_spans()
-        found = np.flatnonzero(self._live(allowed))
+        found = self.index.searchable(allowed)
         # By first day, the wider span (less precise date) first, as `sort_key`: 1964, 1964-01, 1964-01-01.
         rows = found[np.lexsort((found, -spans[found, 1], spans[found, 0]))].tolist()
         notes.append("the question names only a period: listing its documents in date order")
@@ -320,15 +258,14 @@ def _terms_of(texts: list[str]) -> list[list[str]]:
     return KeywordIndex.tokenize([modern_text(text) for text in texts])
 
 
-def _keyword_index(index: Index, settings: Settings) -> KeywordIndex:
-    """The index's saved BM25 index when it was built with `settings`' parameters; otherwise (an index
-    written before BM25 was saved, or other settings) one built here from the documents."""
-    if index.keyword is not None and index.keyword.params == params(settings):
-        return index.keyword
-    if index.path is not None:
+def _keyword_index(index: Backend, settings: Settings) -> WordIndex:
+    """The index's words for `settings`' BM25 parameters (`Index.keyword_for`: built here when the saved ones
+    have others, or there are none), saying so in the log."""
+    keyword = index.keyword_for(settings)
+    if keyword is not index.keyword and index.path is not None:
         log.info("index at %s: %s; building the BM25 index in memory", index.path,
                  "no saved BM25 index" if index.keyword is None else "saved BM25 index has other settings")
-    return KeywordIndex.build([keyword_text(doc) for doc in index.documents], settings)
+    return keyword
 
 
 # ------------------------------------------------------------------------------------ stale index guard

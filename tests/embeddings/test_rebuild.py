@@ -1,9 +1,10 @@
 """End to end through `python -m embeddings.rebuild` on a copy of the corpus, with the real model:
-scratch, no-op without torch, one edit, one deletion, model switch, --check, SIGKILL mid-run, errors, and which
-output paths a rebuild (also `Retriever.load(..., rebuild=True)`) may write."""
+scratch, no-op without torch, one edit, one deletion, model switch, --check, SIGKILL, Ctrl-C and SIGTERM mid-run,
+errors, and which output paths a rebuild (also `Retriever.load(..., rebuild=True)`) may write."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FOREIGN, ROOT, foreign_path, listing
+from conftest import FOREIGN, ROOT, foreign_path, free_port, listing
 
 from bench.synthetic import write_synthetic
 from rag.documents.corpus import load_corpus
@@ -26,8 +27,9 @@ from rag.index import ann
 from rag.index.build import PAUSE_BEFORE_SWAP_ENV, rebuild
 from rag.index.chunks import CHUNK_ENV, PAUSE_AFTER_CHUNK_ENV
 from rag.index.encoder import MIN_COSINE, resolve_model
+from rag.index.files import BM25, FAISS_INDEX, MANIFEST, SENTENCES, VECTORS
 from rag.index.keyword import params
-from rag.index.store import BM25, FAISS_INDEX, MANIFEST, SENTENCES, VECTORS, Index
+from rag.index.store import Index
 from rag.search.retriever import Retriever
 from rag.settings import Settings
 
@@ -298,13 +300,19 @@ def _start(work: Path, **env: str) -> subprocess.Popen:
 
 def _kill_when(process: subprocess.Popen, marker: bytes, timeout: float = 300) -> bytes:
     """SIGKILL the process as soon as the regular expression `marker` matches its stderr."""
+    seen = _read_until(process, marker, timeout)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return seen
+
+
+def _read_until(process: subprocess.Popen, marker: bytes, timeout: float = 300) -> bytes:
+    """The process's stderr up to where the regular expression `marker` matches."""
     seen, deadline = b"", time.monotonic() + timeout
     while not re.search(marker, seen):
         chunk = os.read(process.stderr.fileno(), 4096)
         assert chunk and time.monotonic() < deadline, f"process ended before {marker!r}: {seen[-500:]!r}"
         seen += chunk
-    process.send_signal(signal.SIGKILL)
-    process.wait()
     return seen
 
 
@@ -312,7 +320,7 @@ def _assert_untouched(work: Path, old: Index) -> None:
     index = Index.load(work / "index")
     assert [d.id for d in index.documents] == [d.id for d in old.documents]
     assert [d.content_hash for d in index.documents] == [d.content_hash for d in old.documents]
-    assert index.manifest.count == len(index) == len(index.vectors) == ann.size(index.ann)
+    assert index.manifest.count == len(index) == len(index.vectors) == ann.size(index.ann.faiss)
     np.testing.assert_array_equal(index.vectors, old.vectors)
 
 
@@ -386,11 +394,7 @@ def test_ctrl_c_keeps_the_saved_chunks_and_says_how_to_resume(work):
     old = Index.load(work / "index")
     write_synthetic(work / "corpus" / "synthetic.jsonl", 100)
     process = _start(work, **{CHUNK_ENV: "40", PAUSE_AFTER_CHUNK_ENV: "30"})
-    seen = b""
-    while b"saved documents-000001.json" not in seen:
-        chunk = os.read(process.stderr.fileno(), 4096)
-        assert chunk, seen[-500:]
-        seen += chunk
+    seen = _read_until(process, rb"saved documents-000001\.json")
     process.send_signal(signal.SIGINT)
     stderr = (seen + process.communicate(timeout=60)[1]).decode()
     assert process.returncode == 130
@@ -398,6 +402,40 @@ def test_ctrl_c_keeps_the_saved_chunks_and_says_how_to_resume(work):
            "resume" in stderr and stderr.rstrip().endswith("error: interrupted")
     _assert_untouched(work, old)
     assert len(list((work / "index.work").glob("documents-*.json"))) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["rebuild", "serve"])
+def test_sigterm_after_a_chunk_stops_at_once_keeps_the_index_and_the_next_run_resumes(work, command):
+    """SIGTERM (a service manager's stop) to the rebuild, or to `python app.py` rebuilding before it serves:
+    exit 143 within seconds after the same cleanup as Ctrl-C, the previous index served unchanged, no lock
+    held, and the next rebuild embeds only what the stopped one had not saved."""
+    old, version = Index.load(work / "index"), (work / "index").resolve()
+    write_synthetic(work / "corpus" / "synthetic.jsonl", 100)
+    argv = _command(work) if command == "rebuild" else [
+        sys.executable, "app.py", "--port", str(free_port()), "--index", str(work / "index"),
+        "--corpus", str(work / "corpus")]
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=_env(**{CHUNK_ENV: "40", PAUSE_AFTER_CHUNK_ENV: "60"}))
+    _read_until(process, rb"saved documents-000001\.json")
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    stderr = process.communicate(timeout=60)[1].decode()
+    took = time.monotonic() - sent
+    assert process.returncode == 143 and took < 5, (process.returncode, took, stderr)
+    assert stderr.rstrip().endswith("error: stopped by SIGTERM") and "Traceback" not in stderr, stderr
+    _assert_untouched(work, old)
+    assert (work / "index").resolve() == version
+    with open(work / "index.lock") as lock:  # released: taken at once by the next writer
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    assert [p.name for p in sorted((work / "index.work").iterdir())] == ["documents-000001.json",
+                                                                         "documents-000001.npy"]
+
+    result = run(work)
+    assert result.returncode == 0, result.stderr
+    assert "resuming: 40 of 100 documents already embedded" in result.stderr
+    assert "resumed 40 documents and 0 sentences embedded by an interrupted rebuild" in result.stdout
+    assert len(Index.load(work / "index")) == 120 and not (work / "index.work").exists()
 
 
 @pytest.mark.slow

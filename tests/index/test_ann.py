@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rag.documents.document import Document
-from rag.index import ann, store
+from rag.index import ann, faiss_vectors
 from rag.index.store import Index
 
 N, D, CLUSTERS = 20_000, 32, 200
@@ -46,7 +46,7 @@ def test_index_type_is_chosen_by_size():
 @pytest.mark.parametrize("share", [0.01, 0.05])  # a 1-month-like and a 1-year-like window of the rows
 def test_a_small_restriction_is_scanned_exactly(clustered, share):
     rows = np.flatnonzero(np.random.default_rng(1).random(N) < share)
-    assert len(rows) <= store.EXACT_SCAN_ROWS
+    assert len(rows) <= faiss_vectors.EXACT_SCAN_ROWS
     for query in _queries(clustered, 20):
         found, scores = clustered.search(query, min_similarity=0.2, rows=rows, k=10)
         assert set(found.tolist()) == _exact(clustered, query, rows, 10, 0.2)
@@ -69,7 +69,7 @@ def _recall_at_10(index: Index, rows: np.ndarray | None) -> float:
 @pytest.mark.parametrize("share", [0.02, 0.1, 0.5])
 def test_a_large_restriction_on_hnsw_keeps_the_exact_top_10(clustered, share, monkeypatch):
     # Lower the exact-scan threshold so these restrictions take the ANN path with an ID selector.
-    monkeypatch.setattr(store, "EXACT_SCAN_ROWS", 100)
+    monkeypatch.setattr(faiss_vectors, "EXACT_SCAN_ROWS", 100)
     assert _recall_at_10(clustered, np.flatnonzero(np.random.default_rng(2).random(N) < share)) >= 0.95
 
 
@@ -83,9 +83,9 @@ def test_the_plain_selector_search_was_the_bug(clustered):
     narrow, wide = [], []
     for query in _queries(clustered, 30):
         exact = _exact(clustered, query, rows, 10, -1.0)
-        _, ids = clustered.ann.search(query[None], 10, params=faiss.SearchParametersHNSW(efSearch=16, sel=sel))
+        _, ids = clustered.ann.faiss.search(query[None], 10, params=faiss.SearchParametersHNSW(efSearch=16, sel=sel))
         narrow.append(len(set(ids[0].tolist()) & exact) / 10)
-        wide.append(len(set(ann.nearest(clustered.ann, query, 10, rows)[0].tolist()) & exact) / 10)
+        wide.append(len(set(ann.nearest(clustered.ann.faiss, query, 10, rows)[0].tolist()) & exact) / 10)
     assert np.mean(wide) >= 0.95 and np.mean(narrow) < np.mean(wide)
 
 
@@ -97,7 +97,7 @@ def inverted(clustered) -> Index:
 
 @pytest.mark.parametrize("share", [None, 0.02, 0.2])
 def test_the_inverted_file_keeps_the_exact_top_10(inverted, share, monkeypatch):
-    monkeypatch.setattr(store, "EXACT_SCAN_ROWS", 100)  # restrictions take the ANN path with an ID selector
+    monkeypatch.setattr(faiss_vectors, "EXACT_SCAN_ROWS", 100)  # restrictions take the ANN path with an ID selector
     rows = None if share is None else np.flatnonzero(np.random.default_rng(4).random(N) < share)
     assert _recall_at_10(inverted, rows) >= 0.95
 
@@ -117,8 +117,8 @@ def _mapped(path) -> bool:
 
 @pytest.mark.parametrize("index_type", ["Flat", "HNSW32", "IVF128,Flat"])
 def test_a_read_index_is_memory_mapped_and_searches_as_the_built_one(clustered, inverted, tmp_path, index_type):
-    built = {"HNSW32": clustered.ann, "IVF128,Flat": inverted.ann}.get(index_type) or ann.build(clustered.vectors,
-                                                                                                  "Flat")
+    built = {"HNSW32": clustered.ann.faiss, "IVF128,Flat": inverted.ann.faiss}.get(index_type) or ann.build(
+        clustered.vectors, "Flat")
     path = tmp_path / "index.faiss"
     path.write_bytes(ann.serialize(built))
     read = ann.read(path)

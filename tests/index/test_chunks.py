@@ -78,6 +78,8 @@ def test_chunks_of_another_model_or_half_written_are_ignored_and_deleted(tmp_pat
 
     (tmp_path / "w" / "documents-000007.npy").write_bytes(b"killed while writing")  # no JSON: never finished
     (tmp_path / "w" / "documents-000008.npy.partial").write_bytes(b"half")
+    (tmp_path / "w" / "documents-000009.npy").write_bytes(b"whole, but stopped before its JSON was renamed")
+    (tmp_path / "w" / "documents-000009.json.partial").write_text("{\"key\"", encoding="utf-8")
     truncated = work.save("documents", ["c"], [1], vectors[:1]).with_suffix(".npy")
     truncated.write_bytes(truncated.read_bytes()[:60])  # a chunk whose vectors were cut short
     assert set(work.saved("documents")) == {"a", "b"}

@@ -6,15 +6,7 @@ import numpy as np
 import pytest
 
 from rag.documents.document import Document
-from rag.index.keyword import (
-    STATS,
-    TOKENIZER,
-    KeywordDelta,
-    KeywordIndex,
-    SegmentedKeywordIndex,
-    keyword_text,
-    params,
-)
+from rag.index.keyword import STATS, TOKENIZER, KeywordIndex, keyword_text, params
 from rag.settings import Settings
 
 TEXTS = ["Zhou Enlai criticizes the test ban treaty", "Romanian party negotiations with the Chinese",
@@ -72,8 +64,8 @@ def test_a_saved_index_loads_memory_mapped_with_the_same_scores(tmp_path, bundle
     texts = [keyword_text(doc) for doc in bundled_corpus.documents]
     settings = Settings(bm25_k1=1.2, bm25_b=0.5)
     built = KeywordIndex.build(texts, settings)
-    built.save(tmp_path / "bm25")
-    loaded = KeywordIndex.load(tmp_path / "bm25", built.params, len(texts))
+    built.save(tmp_path)
+    loaded = KeywordIndex.load(tmp_path, built.params, len(texts))
     assert isinstance(loaded._bm25.scores["data"], np.memmap)
     assert loaded.params == params(settings) == {"method": "bm25+", "k1": 1.2, "b": 0.5, "tokenizer": TOKENIZER}
     allowed = np.arange(len(texts)) % 2 == 0
@@ -86,9 +78,9 @@ def test_a_saved_index_loads_memory_mapped_with_the_same_scores(tmp_path, bundle
 
 def test_a_saved_index_of_another_size_is_refused(tmp_path):
     built = KeywordIndex.build(TEXTS)
-    built.save(tmp_path / "bm25")
+    built.save(tmp_path)
     with pytest.raises(ValueError, match="holds 4 documents, not 5"):
-        KeywordIndex.load(tmp_path / "bm25", built.params, 5)
+        KeywordIndex.load(tmp_path, built.params, 5)
 
 
 def test_documents_are_indexed_with_names_in_modern_spelling_so_either_spelling_finds_them():
@@ -125,25 +117,10 @@ def test_a_delta_row_scores_as_it_would_in_one_index_built_with_it(method):
                                                                                      rel=1e-5)
 
 
-def test_a_segmented_index_finds_delta_words_and_never_a_retired_row(tmp_path):
-    texts = ["Soviet envoy in Peking", "Rumania mediates the split", "Test ban treaty signed"]
-    base = KeywordIndex.build(texts)
-    base.save(tmp_path / "bm25")
-    loaded = KeywordIndex.load(tmp_path / "bm25", base.params, 3)
-    assert loaded.average_length == pytest.approx(base.average_length)
-    delta = loaded.delta(["Rumania mediates again, Zanzibar watches"])  # supersedes row 1
-    delta.save(tmp_path / "delta")
-    segmented = SegmentedKeywordIndex(loaded, KeywordDelta.load(tmp_path / "delta"), np.array([1]))
-    assert segmented.size == 4 and "zanzibar" in segmented.terms("Zanzibar")
-    scores = segmented.scores("Rumania mediates Zanzibar")
-    assert scores[1] == 0 and scores[3] > 0
-    assert segmented.scores("Rumania", allowed=np.array([True, True, True, False]))[3] == 0
-
-
 def test_an_index_saved_without_its_statistics_takes_no_delta(tmp_path):
     base = KeywordIndex.build(["Soviet envoy in Peking", "Test ban treaty"])
-    base.save(tmp_path / "bm25")
+    base.save(tmp_path)
     (tmp_path / "bm25" / STATS).unlink()
-    loaded = KeywordIndex.load(tmp_path / "bm25", base.params, 2)
+    loaded = KeywordIndex.load(tmp_path, base.params, 2)
     with pytest.raises(ValueError, match=STATS):
         loaded.delta(["anything"])

@@ -15,7 +15,8 @@ from conftest import ROOT, SEED_PAGE
 from rag.errors import IndexUnavailable
 from rag.index import segments
 from rag.index.build import check, rebuild
-from rag.index.store import BM25, DELTA, FAISS_INDEX, SENTENCES, VECTORS, Index
+from rag.index.files import BM25, DELTA, FAISS_INDEX, SENTENCES, VECTORS
+from rag.index.store import Index
 from rag.search.retriever import Retriever
 from rag.settings import Settings
 

@@ -15,23 +15,24 @@ from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable
 from rag.index import ann
 from rag.index.encoder import Encoder
-from rag.index.keyword import KeywordIndex, keyword_text, params
-from rag.index.manifest import DOCUMENTS, MANIFEST, Manifest, changes, document_hashes, read_manifest
-from rag.index.store import (
+from rag.index.faiss_vectors import EXACT_SCAN_ROWS, FaissVectors
+from rag.index.files import (
     BM25,
     COLLECTIONS,
     DATE_SPANS,
+    DOCUMENTS,
     DOCUMENTS_DB,
-    EXACT_SCAN_ROWS,
     FAISS_INDEX,
+    MANIFEST,
     SENTENCE_OFFSETS,
     SENTENCES,
     VECTORS,
-    DocumentTable,
-    Index,
-    SentenceVectors,
-    date_spans,
 )
+from rag.index.keyword import KeywordIndex, keyword_text, params
+from rag.index.manifest import Manifest, changes, document_hashes, read_manifest
+from rag.index.schema import DocumentTable, date_spans
+from rag.index.sentence_vectors import SentenceVectors
+from rag.index.store import Index
 from rag.settings import Settings
 
 MODEL = "fake-model"  # not a folder: its fingerprint is a hash of the name, no weights needed
@@ -230,7 +231,7 @@ def test_date_restricted_search_on_hnsw_finds_every_allowed_row(tmp_path):
     index = Index.build(docs, _unit(n, d=16, seed=3), index_type="HNSW32")
     index.save(tmp_path / "idx")
     loaded = Index.load(tmp_path / "idx")
-    assert "HNSW" in type(loaded.ann).__name__ and loaded.manifest.index_type == "HNSW32"
+    assert "HNSW" in type(loaded.ann.faiss).__name__ and loaded.manifest.index_type == "HNSW32"
     allowed = np.array(["1963-03-01" <= d.date <= "1963-03-11" for d in docs])
     rows = np.flatnonzero(allowed)
     for seed in range(5):
@@ -245,9 +246,9 @@ def test_date_restricted_search_on_hnsw_finds_every_allowed_row(tmp_path):
 def test_hnsw_with_a_large_restriction_uses_the_selector():
     # Above EXACT_SCAN_ROWS the restriction goes to FAISS; its results are still inside the allowed rows.
     index = Index.build(yearly_documents(60), _unit(60), index_type="HNSW32")
-    assert not ann.is_exact(index.ann) and EXACT_SCAN_ROWS >= 60
+    assert not ann.is_exact(index.ann.faiss) and EXACT_SCAN_ROWS >= 60
     rows = np.arange(0, 60, 2)
-    found, _ = ann.range_search(index.ann, index.vectors[0], -1.0, rows)
+    found, _ = ann.range_search(index.ann.faiss, index.vectors[0], -1.0, rows)
     assert set(found.tolist()) <= set(rows.tolist()) and 0 in found
 
 
@@ -321,13 +322,14 @@ def test_search_orders_only_the_first_depth_rows_and_keeps_the_rest():
 
 def _delta_index(index_type: str, base: int = 600, ahead: int = 20) -> Index:
     """`base` rows in FAISS, `ahead` delta rows after them; every third base row below 300 retired."""
-    from rag.index.store import Delta
+    from rag.index.delta import Delta
 
     vectors, extra = _unit(base, 8, seed=1), _unit(ahead, 8, seed=2)
     docs = [Document.create(date="1965", date_text="1965", title=f"Title {i}", collection="C")
             for i in range(base + ahead)]
     dead = np.arange(0, 300, 3)
-    return Index(docs, vectors, Manifest(index_type=index_type), ann=ann.build(vectors, index_type),
+    return Index(docs, vectors, Manifest(index_type=index_type),
+                 ann=FaissVectors(vectors, ann.build(vectors, index_type)).with_delta(extra, dead),
                  delta=Delta(extra, None, dead))
 
 

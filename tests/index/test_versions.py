@@ -19,7 +19,8 @@ from conftest import FOREIGN, foreign_path, listing
 
 from rag.documents.document import Document
 from rag.errors import RebuildError
-from rag.index.store import VECTORS, Index
+from rag.index.files import VECTORS
+from rag.index.store import Index
 from rag.index.versions import check_output_path, clean_leftovers, publish, writer_lock
 
 
