@@ -23,6 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.chat.answer import Searcher  # noqa: E402
 from rag.chat.export import citations_text, write_exports  # noqa: E402
+from rag.chat.render import escape  # noqa: E402
 from rag.chat.session import EXAMPLES, Chat, Collection  # noqa: E402
 from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
 from rag.chat.timeline import timeline_html  # noqa: E402
@@ -103,6 +104,12 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
 
     def respond(message, history, topic, date_from, date_to, k, order, mode, collections=None):
         history = list(history or [])
+        broken = _broken_text(message)
+        if broken:  # echoed as typed, Gradio could not encode the reply: its stream ended and the page waited forever
+            shown = escape(message.encode("utf-8", "backslashreplace").decode("utf-8"))
+            history += [{"role": "user", "content": shown},
+                        {"role": "assistant", "content": f"**Could not search:** {escape(broken)}"}]
+            return history, topic, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
         reply = chat.reply(message, topic, date_from, date_to, k, order, mode, turn=len(history),
                            collections=collections)
         if reply.shown_question is not None:
@@ -115,6 +122,16 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
         return history, reply.topic, timeline, citations_text(reply.results), str(txt), str(csv), ""
 
     return respond
+
+
+def _broken_text(question: object) -> str | None:
+    """What to say when the question holds an unpaired surrogate (a damaged paste or a script can send one), which
+    nothing can search; None when it holds none."""
+    for place, char in enumerate(question if isinstance(question, str) else "", start=1):
+        if "\ud800" <= char <= "\udfff":
+            return (f"the question holds broken text (the unpaired surrogate U+{ord(char):04X} at character {place}): "
+                    "type it again")
+    return None
 
 
 def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
