@@ -29,7 +29,7 @@ from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
 from rag.chat.timeline import timeline_html  # noqa: E402
 from rag.errors import CommandParser, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
-from rag.search.question import empty_question  # noqa: E402
+from rag.search.question import broken_text, empty_question  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
 
     def respond(message, history, topic, date_from, date_to, k, order, mode, collections=None):
         history = list(history or [])
-        broken = _broken_text(message)
+        broken = broken_text(message) if isinstance(message, str) else None
         if broken:  # echoed as typed, Gradio could not encode the reply: its stream ended and the page waited forever
             shown = escape(message.encode("utf-8", "backslashreplace").decode("utf-8"))
             history += [{"role": "user", "content": shown},
@@ -122,16 +122,6 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
         return history, reply.topic, timeline, citations_text(reply.results), str(txt), str(csv), ""
 
     return respond
-
-
-def _broken_text(question: object) -> str | None:
-    """What to say when the question holds an unpaired surrogate (a damaged paste or a script can send one), which
-    nothing can search; None when it holds none."""
-    for place, char in enumerate(question if isinstance(question, str) else "", start=1):
-        if "\ud800" <= char <= "\udfff":
-            return (f"the question holds broken text (the unpaired surrogate U+{ord(char):04X} at character {place}): "
-                    "type it again")
-    return None
 
 
 def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
