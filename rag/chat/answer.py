@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from rag.chat.followup import Topic, resolve
 from rag.chat.render import Cited, number_by_date
 from rag.errors import QueryError
-from rag.index import bundled
+from rag.index.encoders import bundled
 
 if TYPE_CHECKING:
     from rag.search.highlight import SentenceScore

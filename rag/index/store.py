@@ -492,16 +492,18 @@ class Index:
         return [folder / name for name in (FAISS_INDEX, VECTORS, BM25, DATE_SPANS, COLLECTIONS)
                 if (folder / name).exists()]
 
-    def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
+    def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None,
+                  model_cache: Path | None = None) -> list[str]:
         """Why this index no longer matches the corpus (a `Corpus` or its documents) and the model (and,
         given `bm25` parameters, lacks up-to-date sentence vectors or BM25 index), in words for a user;
         empty when it is fresh. A loaded index reads its documents' hashes, and removed ones' titles, only
-        when the corpus fingerprint differs."""
+        when the corpus fingerprint differs. `model_cache`: where a split pip model is unpacked."""
         documents = corpus if isinstance(corpus, Sequence) else corpus.documents
         held = None
         if self.manifest.folder is None and self.manifest.listed is None:  # built in memory: its own documents
             held = {d.id: d.content_hash for d in self.documents}
-        return staleness(self.manifest, documents, model, titles=self._titles, bm25=bm25, held=held)
+        return staleness(self.manifest, documents, model, titles=self._titles, bm25=bm25, held=held,
+                         model_cache=model_cache)
 
     def _titles(self, ids: list[str]) -> dict[str, str]:
         """Labels of the documents with these ids, for naming removed ones."""

@@ -11,7 +11,7 @@ from rag.chat.followup import Topic
 from rag.chat.render import number_by_date
 from rag.documents.document import Document
 from rag.errors import QueryError
-from rag.index import bundled
+from rag.index.encoders import bundled
 from rag.search.highlight import SentenceScore
 from rag.search.results import Hit, Results
 

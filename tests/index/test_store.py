@@ -14,7 +14,7 @@ from rag.documents.document import Document
 from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable
 from rag.index import ann
-from rag.index.encoder import Encoder
+from rag.index.encoders.sentence_transformer import Encoder
 from rag.index.keyword import KeywordIndex, keyword_text, params
 from rag.index.manifest import DOCUMENTS, MANIFEST, Manifest, changes, document_hashes, read_manifest
 from rag.index.store import (
