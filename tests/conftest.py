@@ -55,7 +55,7 @@ def write_page(tmp_path):
 @pytest.fixture(scope="session")
 def encoder():
     """The real default model (bundled all-MiniLM-L6-v2), loaded once per test session."""
-    from rag.index.encoder import Encoder
+    from rag.index.encoders.sentence_transformer import Encoder
 
     return Encoder()
 
@@ -173,10 +173,11 @@ def mpnet_folder() -> str:
     import os
 
     from rag.errors import ModelError
-    from rag.index.bundled import MPNET, resolve
+    from rag.index.encoders.bundled import MPNET, resolve
+    from rag.settings import Settings
 
     try:
-        return resolve(MPNET)
+        return resolve(MPNET, Settings.from_env().model_cache)
     except ModelError as exc:
         if os.environ.get("RAG_REQUIRE_MPNET", "") not in ("", "0"):
             pytest.fail(f"{exc}; RAG_REQUIRE_MPNET=1 requires the mpnet tests to run", pytrace=False)
@@ -186,12 +187,14 @@ def mpnet_folder() -> str:
 @pytest.fixture(scope="session")
 def mpnet_retriever(bundled_corpus, mpnet_folder):
     """A Retriever over the bundled corpus embedded by all-mpnet-base-v2, with the encoder a rebuild would use."""
-    from rag.index.build import choose_encoder, in_memory
+    from rag.index.build import in_memory
+    from rag.index.encoders.check_texts import for_corpus
+    from rag.index.encoders.choose import choose
     from rag.search.retriever import Retriever
     from rag.settings import Settings
 
     settings = Settings(model="all-mpnet-base-v2")
-    encoder = choose_encoder(settings, bundled_corpus.documents)
+    encoder = choose(settings, check_texts=for_corpus(bundled_corpus.documents)).encoder
     return Retriever(in_memory(bundled_corpus.documents, encoder, settings=settings), encoder, settings)
 
 

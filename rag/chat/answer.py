@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from rag.chat.followup import Topic, resolve
 from rag.documents.dates import sort_key
 from rag.errors import QueryError
-from rag.index import bundled
+from rag.index.encoders import bundled
 from rag.search.question import empty_question
 from rag.settings import DEFAULT_K
 
