@@ -517,20 +517,6 @@ def test_page(chat_server, case, interface):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from test_browser import chromium_and_playwright  # skipped loudly, or failed when RAG_REQUIRE_BROWSER=1
-
-    executable = chromium_and_playwright()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def chat_page(browser, chat_server):
     """One page on the chat for the browser cases (each adds one answer); records page errors."""
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
