@@ -232,7 +232,7 @@ def serve(retriever: Searcher, settings: Settings, *, block: bool = True, verbos
     from rag.api import create_api
     from rag.serve import Server, config, serve_until_stopped
 
-    api = create_api(retriever)
+    api = create_api(retriever, max_k=settings.max_k)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     gr.mount_gradio_app(api, build_app(retriever, settings), path="/", theme=theme, footer_links=["api"],
                         server_name=settings.host, server_port=settings.port, head=PAGE_HEAD, css=PAGE_CSS)
