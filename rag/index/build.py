@@ -62,16 +62,13 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.documents.document import Document
-    from rag.index.encoder import Encoder
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.sentence_transformer import Encoder
 
 #: Test-only hook: seconds to sleep once the new version is fully written but not yet swapped in, so a
 #: test can SIGKILL the process inside the write/swap window deterministically. Unset in normal use.
 PAUSE_BEFORE_SWAP_ENV = "RAG_REBUILD_PAUSE_BEFORE_SWAP"
 _LIBRARIES = ("faiss-cpu", "numpy", "sentence-transformers", "transformers", "torch", "onnxruntime", "tokenizers")
-#: How many corpus texts (evenly spread) a new ONNX export is checked on, besides `onnx.CHECK_TEXTS`: enough
-#: to meet the corpus's languages and lengths, few enough that the once-per-model torch encode stays short.
-CHECK_SAMPLE = 256
 
 
 
@@ -129,7 +126,7 @@ def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = 
     """Bring the index at `settings.index_dir` up to date with the corpus and model.
     `index_type` None keeps the existing index's FAISS type (Flat for a new index); `encoder` lets a
     caller share an already loaded model (an `Encoder` or `OnnxEncoder`); otherwise the verified ONNX
-    export is used (`rag.index.encoder.rebuild_encoder`), else sentence-transformers with `Report.notice`.
+    export is used (`rag.index.encoders.choose.choose`), else sentence-transformers with `Report.notice`.
     Raises RebuildError, having made nothing (no lock file, folder or chunk), when `settings.index_dir` is
     neither absent, an empty folder nor an index this project wrote (`versions.check_output_path`)."""
     started = time.perf_counter()
@@ -158,7 +155,7 @@ def _rebuild_locked(corpus: Corpus, settings: Settings, full: bool, index_type: 
             raise RebuildError(f"{exc}; pass --full to rebuild it from scratch") from None
         manifest = None
     index_type = index_type or _index_type(manifest, len(corpus))
-    full_reason = _full_reason(manifest, settings.model, full)
+    full_reason = _full_reason(manifest, settings.model, full, settings.model_cache)
     held = document_hashes(manifest) if manifest is not None else {}  # read once: a second per million rows
     diff = changes(manifest, corpus.documents, held)
     report = Report(added=len(diff.added), changed=len(diff.changed), removed=len(diff.removed),
@@ -286,13 +283,13 @@ def _index_type(manifest: Manifest | None, count: int) -> str:
     return for_size(count)
 
 
-def _full_reason(manifest: Manifest | None, model: str, full: bool) -> str | None:
+def _full_reason(manifest: Manifest | None, model: str, full: bool, model_cache: Path) -> str | None:
     """Why everything must be embedded again, or None for an incremental rebuild."""
     if full:
         return "--full"
     if manifest is None:
         return "no index yet"
-    reasons = model_staleness(manifest, model)
+    reasons = model_staleness(manifest, model, model_cache)
     return reasons[0] if reasons else None
 
 
@@ -309,35 +306,27 @@ def _model_info(settings: Settings, encoder: Encoder | OnnxEncoder | None, old: 
     ("embedder"); loads an encoder only when something must be embedded (a removal-only rebuild keeps the
     old index's facts). `kept` is the manifest of an index whose model is unchanged: a recorded fallback to
     sentence-transformers is kept rather than the export retried (`--full` retries it)."""
-    from rag.index.encoder import Encoder, fallback_notice, gpu_device, rebuild_encoder, record_of, weights_signature
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.check_texts import for_corpus
+    from rag.index.encoders.choose import choose, fallback_notice, record_of
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.weights import weights_signature
 
     if not needed and old is not None:
         keep = ("model", "model_fingerprint", "model_files", "dimension", "encoder")
         return {**{k: getattr(old.manifest, k) for k in keep}, "embedder": None, "notice": None}
     if encoder is not None:
         record = record_of(encoder)
-    elif kept is not None and kept.encoder is not None and kept.encoder.fallback:
-        encoder, record = Encoder(settings.model, device=gpu_device(settings.device) or "cpu"), kept.encoder
     else:
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else None
-        encoder, record = rebuild_encoder(settings, _check_texts(corpus.documents), log=log)
+        chosen = choose(settings, built=kept, check_texts=for_corpus(corpus.documents), log=log)
+        encoder, record = chosen.encoder, chosen.record
     notice = fallback_notice(record.fallback) if record.fallback else None
     dimension = encoder.dimension  # a ModelError stays one: its own exit status (5), not a RebuildError's
     if isinstance(encoder, OnnxEncoder):
         encoder.load()  # the session, so that embedding time is embedding alone (torch loads above)
     return {"model": settings.model, "model_fingerprint": encoder.fingerprint,
-            "model_files": weights_signature(settings.model), "dimension": dimension, "encoder": record,
-            "embedder": encoder, "notice": notice}
-
-
-def _check_texts(documents: Sequence[Document]) -> list[str]:
-    """What a new ONNX export must encode like sentence-transformers: `onnx.CHECK_TEXTS` and up to
-    CHECK_SAMPLE of the corpus's own texts, evenly spread."""
-    from rag.index.onnx import CHECK_TEXTS
-
-    texts = [doc.embedding_text for doc in documents]
-    return [*CHECK_TEXTS, *texts[::max(1, len(texts) // CHECK_SAMPLE)][:CHECK_SAMPLE]]
+            "model_files": weights_signature(settings.model, settings.model_cache), "dimension": dimension,
+            "encoder": record, "embedder": encoder, "notice": notice}
 
 
 def _assemble(corpus: Corpus, old: Index | None, old_rows: dict[str, int], embedded: list,
@@ -411,25 +400,12 @@ def _pause_before_swap() -> None:
 # --------------------------------------------------------------------------------------- in memory
 
 
-def choose_encoder(settings: Settings, documents: Sequence[Document]) -> Encoder | OnnxEncoder:
-    """The encoder a rebuild of `documents` would use for `settings.model` (the verified ONNX export, made
-    the first time; else sentence-transformers, with a logged warning saying why)."""
-    import logging
-
-    from rag.index.encoder import fallback_notice, rebuild_encoder
-
-    encoder, record = rebuild_encoder(settings, _check_texts(documents))
-    if record.fallback:
-        logging.getLogger(__name__).warning("%s", fallback_notice(record.fallback))
-    return encoder
-
-
 def in_memory(documents: Sequence[Document], encoder: Encoder | OnnxEncoder, *, index_type: str | None = None,
               settings: Settings | None = None) -> Index:
     """An index over `documents` embedded by `encoder`, never written to disk (evaluation, tests, benchmarks):
     the same vectors, sentence vectors and BM25 index (`settings`' parameters, default from the environment)
-    as the rebuild writes; `choose_encoder` gives the encoder a rebuild would use."""
-    from rag.index.encoder import record_of
+    as the rebuild writes; `rag.index.encoders.choose.choose` gives the encoder a rebuild would use."""
+    from rag.index.encoders.choose import record_of
 
     vectors = encoder.encode([d.embedding_text for d in documents])
     keyword = KeywordIndex.build([keyword_text(d) for d in documents], settings or Settings.from_env())
@@ -452,7 +428,7 @@ def check(settings: Settings, index_type: str | None = None) -> list[str]:
     diff = changes(manifest, corpus.documents, held)
     titles = removed_titles(out, diff.removed) if diff.removed else None
     reasons = staleness(manifest, corpus.documents, settings.model, index_type=index_type, titles=titles,
-                        bm25=params(settings), held=held)
+                        bm25=params(settings), held=held, model_cache=settings.model_cache)
     if not reasons:
         Index.load(out)
     return reasons

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.index.backend import Backend, WordIndex
-    from rag.index.encoder import Encoder
+    from rag.index.encoders.sentence_transformer import Encoder
     from rag.index.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -62,11 +62,11 @@ class Retriever:
     corpus_dir: Path | None = None  # the corpus folder `load` checked the index against
 
     def __init__(self, index: Backend, encoder: Encoder | None = None, settings: Settings | None = None):
-        from rag.index.encoder import Encoder
+        from rag.index.encoders.sentence_transformer import Encoder
 
         self.settings = settings = settings or Settings.from_env()
         self.index = index
-        self.encoder = encoder or Encoder(index.manifest.model or settings.model)
+        self.encoder = encoder or Encoder(index.manifest.model or settings.model, model_cache=settings.model_cache)
         self.min_similarity = settings.min_similarity
         self.keyword = _keyword_index(index, settings)
         self.signals = Signals(index, self.keyword, settings)
@@ -95,7 +95,7 @@ class Retriever:
         is not checked (said in every `Results.notes` and logged). With `rebuild`, a missing or stale index is
         first rebuilt, in this process, from that same corpus.
         """
-        from rag.index.encoder import serving_encoder
+        from rag.index.encoders.choose import choose
         from rag.index.manifest import read_manifest, rebuild_command
         from rag.index.pagecache import warm
         from rag.index.versions import check_output_path
@@ -134,8 +134,9 @@ class Retriever:
                 raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
                                  f"rebuild it with `{command}`")
         warm(index.search_files())  # read into the page cache while the encoder loads (`rag.index.pagecache`)
-        encoder, notice = serving_encoder(index.manifest, settings,
-                                          [doc.embedding_text for doc in index.documents[:256]])
+        chosen = choose(settings, built=index.manifest, questions=True,
+                        check_texts=[doc.embedding_text for doc in index.documents[:256]])
+        encoder, notice = chosen.encoder, chosen.notice
         if notice:
             log.warning("index at %s: %s", settings.index_dir, notice)
             notes.append(notice)
@@ -296,8 +297,9 @@ def current_staleness(index: Index, corpus_dir: Path | None, settings: Settings)
 
     bm25 = params(settings)
     if corpus_dir is None:
-        return model_staleness(index.manifest, settings.model) + parts_staleness(index.manifest, bm25)
-    return index.staleness(load_corpus(corpus_dir), settings.model, bm25=bm25)
+        return model_staleness(index.manifest, settings.model, settings.model_cache) + parts_staleness(
+            index.manifest, bm25)
+    return index.staleness(load_corpus(corpus_dir), settings.model, bm25=bm25, model_cache=settings.model_cache)
 
 
 def rebuild_index(settings: Settings) -> None:
