@@ -27,6 +27,7 @@ from rag.chat.render import escape  # noqa: E402
 from rag.chat.session import EXAMPLES, Chat, Collection  # noqa: E402
 from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
 from rag.chat.timeline import timeline_html  # noqa: E402
+from rag.commands import Command  # noqa: E402
 from rag.errors import CommandParser, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.search.question import broken_text, empty_question  # noqa: E402
@@ -317,6 +318,11 @@ def run(args: argparse.Namespace) -> int:
         settings = replace(settings, corpus_dir=retriever.corpus_dir)
     serve(retriever, settings, verbose=args.verbose)
     return 0
+
+
+#: `coldwar-rag serve`, registered in pyproject.toml's entry points (group coldwar_rag.commands).
+command = Command(help="serve the chat in the browser (Gradio)", description=SERVE_USAGE, add_arguments=add_arguments,
+                  run=run, order=50)
 
 
 def quiet_terminal(verbose: bool) -> None:

@@ -20,6 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from rag.commands import Command
 from rag.errors import CommandParser, run_command
 from rag.index.ann import DEFAULT_INDEX_TYPE, FLAT_MAX_ROWS, for_size
 from rag.index.build import check, rebuild
@@ -64,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(report.line(settings.index_dir), flush=True)
     return 0
+
+
+#: `coldwar-rag rebuild`, registered in pyproject.toml's entry points (group coldwar_rag.commands).
+command = Command(help="build or update the embedding index", description=__doc__, add_arguments=add_arguments,
+                  run=run, order=20)
 
 
 def main(argv: list[str] | None = None) -> int:

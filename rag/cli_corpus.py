@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.commands import Command
 from rag.documents.corpus import Corpus, load_corpus
 from rag.documents.dates import sort_key
 from rag.settings import Settings
@@ -67,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_stats(_stats(corpus))
     return 0
+
+
+command = Command(help="read and check corpus files (parse, stats)", description=CLI_USAGE,
+                  add_arguments=add_arguments, run=run, order=10)
 
 
 def _records(corpus: Corpus) -> Iterator[dict]:

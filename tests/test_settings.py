@@ -105,7 +105,7 @@ def test_values_are_checked_however_settings_are_made():
 
 def test_one_default_k_for_search_chat_and_command_line():
     from rag.chat.answer import Searcher
-    from rag.cli import add_shared_search_arguments
+    from rag.cli_search import add_shared_search_arguments
     from rag.search.retriever import Retriever
 
     assert DEFAULT_K == Settings().chat_k == 10
