@@ -95,7 +95,7 @@ def bundled_index(corpus_dir: Path) -> tuple[Index, Encoder]:
 
     documents = load_corpus(corpus_dir).documents
     encoder = choose_encoder(Settings.from_env(), documents)
-    return in_memory(documents, encoder), encoder
+    return in_memory(documents, encoder, settings=Settings.from_env()), encoder
 
 
 def format_table(table: dict[str, dict[str, float]], title: str) -> str:

@@ -154,8 +154,9 @@ def bundled_corpus():
 def bundled_index(bundled_corpus, encoder):
     """The bundled corpus embedded by the real model into an in-memory FAISS index."""
     from rag.index.build import in_memory
+    from rag.settings import Settings
 
-    return in_memory(bundled_corpus.documents, encoder)
+    return in_memory(bundled_corpus.documents, encoder, settings=Settings())
 
 
 @pytest.fixture(scope="session")

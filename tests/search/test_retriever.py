@@ -359,7 +359,7 @@ def spellings_retriever(encoder):
 
     docs = [Document.create(date=date, date_text=date, title=title, collection="Test", summary=summary)
             for date, title, summary in OLD_AND_NEW]
-    return Retriever(in_memory(docs, encoder), encoder, Settings())
+    return Retriever(in_memory(docs, encoder, settings=Settings()), encoder, Settings())
 
 
 @pytest.mark.parametrize("question", ["Zhou Enlai in Beijing", "Chou En-lai in Peking"])
