@@ -134,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
               f"tune split, {len(questions)} questions\n{format_grid(rows, current_constants())}")
         return 0
     from rag.search.retriever import Retriever
+    from rag.settings import Settings
 
-    retriever = Retriever(index, encoder)
+    retriever = Retriever(index, encoder, Settings.from_env())
     names = list(SPLITS) if args.split == "both" else [args.split]
     tables = {}
     for name in names:

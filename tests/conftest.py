@@ -163,8 +163,9 @@ def bundled_index(bundled_corpus, encoder):
 def retriever(bundled_index, encoder):
     """One Retriever over the bundled index, shared like the chat UI shares it."""
     from rag.search.retriever import Retriever
+    from rag.settings import Settings
 
-    return Retriever(bundled_index, encoder)
+    return Retriever(bundled_index, encoder, Settings())
 
 
 @pytest.fixture(scope="session")
