@@ -147,7 +147,21 @@ class Retriever:
         """The k documents that best answer the question, within the date range asked for (and the
         `collections` named, when given: one name or several, with or without their date span).
 
-        Explicit `date_from`/`date_to` replace any date range read from the question.
+        Args:
+            question: The question as typed; a date phrase in it ("in 1964") filters, names in old spellings
+                are read in modern ones.
+            k: How many hits (at most `Settings.max_k`).
+            date_from: Earliest date; explicit dates replace any date range read from the question.
+            date_to: Latest date.
+            sort: "relevance" or "date".
+            mode: "hybrid", "semantic" or "keyword".
+            collections: Only these collections.
+
+        Returns:
+            The hits with citations and highlights, how many matched, and notes on how the question was read.
+
+        Raises:
+            QueryError: A bad k, date, order, mode or collection (DateError for a date).
         """
         k, sort, mode = checked_k(k, self.settings.max_k), SortOrder(sort), Mode(mode)
         wanted = self.collection_filter.resolve(checked_collections(collections))
@@ -198,7 +212,14 @@ class Retriever:
     def sentence_scores(self, results: Results) -> list[list[SentenceScore]]:
         """Each hit's summary sentences scored against the words searched (`results.query`): cosine from the
         stored sentence vectors (0.0 when the index has none) and keyword share. For the chat's synthesis;
-        encodes the query once more (a few milliseconds) rather than widening `Results`."""
+        encodes the query once more (a few milliseconds) rather than widening `Results`.
+
+        Args:
+            results: What `search` returned.
+
+        Returns:
+            Per hit, its sentences' scores (none for a listing by date alone).
+        """
         if not results.query:
             return [[] for _ in results]
         vector = self.encoder.encode([results.query])[0] if self.index.sentences is not None else None
