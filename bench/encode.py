@@ -1,4 +1,4 @@
-"""Encoder benchmark: ONNX (rag.index.onnx) against its floor, sentence-transformers on torch, same run.
+"""Encoder benchmark: ONNX (rag.index.encoders) against its floor, sentence-transformers on torch, same run.
 
     python bench/encode.py [--docs 5000] [--threads 1 2] [--repeats 3]
 
@@ -25,21 +25,27 @@ sys.path.insert(0, str(ROOT))
 from bench.served_app import percentile  # noqa: E402
 from bench.synthetic import write_synthetic  # noqa: E402
 from rag.documents.corpus import load_corpus  # noqa: E402
-from rag.index.encoder import Encoder, onnx_model_for  # noqa: E402
-from rag.index.onnx import OnnxEncoder  # noqa: E402
-from rag.settings import DEFAULT_MODEL  # noqa: E402
+from rag.index.encoders.onnx_export import onnx_model_for  # noqa: E402
+from rag.index.encoders.onnx_runtime import OnnxEncoder  # noqa: E402
+from rag.index.encoders.sentence_transformer import Encoder  # noqa: E402
+from rag.settings import DEFAULT_MODEL, Settings  # noqa: E402
 
 QUESTIONS = ROOT / "eval" / "tune.jsonl"
 
 FRESH_TORCH = """
 import torch; torch.set_num_threads({threads})
-from rag.index.encoder import Encoder
-Encoder({model!r}).encode(["How did Beijing react to the 1963 test ban treaty?"])
+from rag.index.encoders.sentence_transformer import Encoder
+from rag.settings import Settings
+encoder = Encoder({model!r}, model_cache=Settings.from_env().model_cache)
+encoder.encode(["How did Beijing react to the 1963 test ban treaty?"])
 """
 FRESH_ONNX = """
-from rag.index.encoder import onnx_model_for
-from rag.index.onnx import OnnxEncoder
-OnnxEncoder(onnx_model_for({model!r}), threads={threads}).encode(["How did Beijing react to the 1963 test ban treaty?"])
+from rag.index.encoders.onnx_export import onnx_model_for
+from rag.index.encoders.onnx_runtime import OnnxEncoder
+from rag.settings import Settings
+settings = Settings.from_env()
+folder = onnx_model_for({model!r}, settings.onnx_cache, model_cache=settings.model_cache)
+OnnxEncoder(folder, threads={threads}).encode(["How did Beijing react to the 1963 test ban treaty?"])
 """
 
 
@@ -89,14 +95,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    settings = Settings.from_env()
     start = time.perf_counter()
-    folder = onnx_model_for(args.model)
+    folder = onnx_model_for(args.model, settings.onnx_cache, model_cache=settings.model_cache)
     print(f"ONNX export: {folder} (ready in {time.perf_counter() - start:.1f} s; cached after the first run)")
     asked = questions()
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic(Path(tmp) / "synthetic.jsonl", args.docs)
         texts = [doc.embedding_text for doc in load_corpus(Path(tmp)).documents]
-    floor = Encoder(args.model)
+    floor = Encoder(args.model, model_cache=settings.model_cache)
 
     rows = []  # (figure, threads, torch, onnx, unit, higher is better)
     for threads in args.threads:

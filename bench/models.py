@@ -21,9 +21,10 @@ sys.path.insert(0, str(ROOT))
 from bench.encode import FRESH_ONNX, fresh_process, per_question, questions, throughput  # noqa: E402
 from bench.synthetic import write_synthetic  # noqa: E402
 from rag.documents.corpus import load_corpus  # noqa: E402
-from rag.index.bundled import MINILM, MPNET  # noqa: E402
-from rag.index.encoder import onnx_model_for  # noqa: E402
-from rag.index.onnx import OnnxEncoder  # noqa: E402
+from rag.index.encoders.bundled import MINILM, MPNET  # noqa: E402
+from rag.index.encoders.onnx_export import onnx_model_for  # noqa: E402
+from rag.index.encoders.onnx_runtime import OnnxEncoder  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 
 
 def texts(docs: int) -> dict[str, list[str]]:
@@ -43,11 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
 
-    asked, corpora = questions(), texts(args.docs)
+    asked, corpora, settings = questions(), texts(args.docs), Settings.from_env()
     figures: dict[str, dict[str, float]] = {}
     for model in (MINILM, MPNET):
         print(f"measuring {model} ...")
-        encoder = OnnxEncoder(onnx_model_for(model), threads=args.threads).load()
+        folder = onnx_model_for(model, settings.onnx_cache, model_cache=settings.model_cache)
+        encoder = OnnxEncoder(folder, threads=args.threads).load()
         p50, p95 = per_question(encoder.encode, asked, args.repeats)
         row = {"question encode p50 (ms)": p50, "question encode p95 (ms)": p95}
         for name, batch in corpora.items():

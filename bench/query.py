@@ -5,7 +5,8 @@
 Floor: `retriever.encoder.encode([question])`, the retriever's own encoder on the same questions. Encoding the
 question is the one step a search cannot skip; the ratio is what parsing, FAISS, BM25, fusion and citing add.
 Target: search p50 ≤ 1.5× the bare encode and ≤ 10 ms on the bundled corpus. Then (informational) torch
-(sentence-transformers, `rag.index.encoder.Encoder`) against ONNX (`rag.index.onnx.OnnxEncoder`) encode p50
+(sentence-transformers, `rag.index.encoders.sentence_transformer.Encoder`) against ONNX
+(`rag.index.encoders.onnx_runtime.OnnxEncoder`) encode p50
 side by side; torch is imported only there, after the retriever's figures.
 
 The 100,000-document run with uniformly random vectors that this script used to make is gone: scale is issue
@@ -43,14 +44,17 @@ def main(argv: list[str] | None = None) -> int:
 
     # torch vs ONNX, informational; torch enters the process only here.
     from rag.errors import RagError
-    from rag.index.encoder import Encoder, onnx_model_for
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.onnx_export import onnx_model_for
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.sentence_transformer import Encoder
     from rag.settings import Settings
 
-    model = Settings.from_env().model
-    torch_encoder = Encoder(model)
+    settings = Settings.from_env()
+    model = settings.model
+    torch_encoder = Encoder(model, model_cache=settings.model_cache)
     try:
-        onnx_encoder = OnnxEncoder(onnx_model_for(model)).load()
+        onnx_encoder = OnnxEncoder(onnx_model_for(model, settings.onnx_cache, model_cache=settings.model_cache),
+                                   threads=settings.encoder_threads).load()
     except RagError as exc:  # informational: say why, keep the retriever's figures
         t50 = percentile(timed({"torch": lambda q: torch_encoder.encode([q])}, asked, repeats)["torch"], 0.5)
         rows.append(Row("ONNX encode p50 (OnnxEncoder)", f"unavailable: {exc.line()}", f"{ms(t50)} (torch)"))

@@ -25,12 +25,10 @@ sys.path.insert(0, str(ROOT))
 from bench.synthetic import synthetic_records, write_synthetic  # noqa: E402
 from rag.documents.corpus import load_corpus  # noqa: E402
 from rag.index.build import rebuild  # noqa: E402
-from rag.index.encoder import (  # noqa: E402
-    Encoder,
-    onnx_model_for,
-    rebuild_encoder,  # noqa: E402
-)
-from rag.index.onnx import OnnxEncoder  # noqa: E402
+from rag.index.encoders.choose import choose  # noqa: E402
+from rag.index.encoders.onnx_export import onnx_model_for  # noqa: E402
+from rag.index.encoders.onnx_runtime import OnnxEncoder  # noqa: E402
+from rag.index.encoders.sentence_transformer import Encoder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 SYNTHETIC = 5000
@@ -42,15 +40,16 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as they are measured
     settings = Settings.from_env()
     started = time.perf_counter()
-    folder = onnx_model_for(settings.model, settings.onnx_cache)
+    folder = onnx_model_for(settings.model, settings.onnx_cache, model_cache=settings.model_cache)
     print(f"ONNX model {folder} ready in {time.perf_counter() - started:.1f} s (export + check only the first time)")
-    onnx_encoder, _ = rebuild_encoder(settings)  # the ONNX encoder as the rebuild makes it (threads: all cores)
-    torch_encoder, onnx_encoder = Encoder(settings.model), onnx_encoder.load()
+    onnx_encoder = choose(settings).encoder  # the ONNX encoder as the rebuild makes it (threads: all cores)
+    torch_encoder, onnx_encoder = Encoder(settings.model, model_cache=settings.model_cache), onnx_encoder.load()
     torch_encoder.encode(["warm up"]), onnx_encoder.encode(["warm up"])
     floors = {"start": _median(lambda: _run([sys.executable, "-c", "pass"])),
               "encode one": _median(lambda: _run([sys.executable, "-c",
-                                                  "from rag.index.onnx import OnnxEncoder; "
-                                                  f"OnnxEncoder({str(folder)!r}).encode(['one changed document'])"]))}
+                                                  "from rag.index.encoders.onnx_runtime import OnnxEncoder; "
+                                                  f"OnnxEncoder({str(folder)!r}, threads={settings.encoder_threads})"
+                                                  ".encode(['one changed document'])"]))}
     print(f"floors: interpreter start {floors['start']:.2f} s; new interpreter + ONNX load + encode one text "
           f"{floors['encode one']:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.rebuild import _change_one_record  # noqa: E402
 from bench.synthetic import write_synthetic  # noqa: E402
-from rag.index.encoder import onnx_model_for  # noqa: E402
+from rag.index.encoders.onnx_export import onnx_model_for  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 SYNTHETIC = 5000
@@ -40,7 +40,8 @@ def main() -> None:
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     settings = Settings.from_env()
-    onnx_model_for(settings.model, settings.onnx_cache)  # the one-time export is not part of any figure
+    # the one-time export is not part of any figure
+    onnx_model_for(settings.model, settings.onnx_cache, model_cache=settings.model_cache)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "corpus").mkdir()

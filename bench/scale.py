@@ -132,7 +132,7 @@ def replaying(folder: Path, known: dict[str, object]):
     (the synthetic corpus's documents and sentences) and embeds only the others (an edited document)."""
     import numpy as np
 
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
 
     class Replay(OnnxEncoder):
         def encode(self, texts, **options):
@@ -162,7 +162,7 @@ def build(size: int, real: dict, sigma: float, folder: Path, index_type: str | N
     incremental rebuild that follows (its encoder loaded: model load excluded, as the issue's target)."""
     from rag.documents.sentences import sentences
     from rag.index.build import rebuild
-    from rag.index.encoder import find_onnx, onnx_model_for
+    from rag.index.encoders.onnx_export import find_onnx, onnx_model_for
     from rag.settings import Settings
 
     start = time.perf_counter()
@@ -173,7 +173,9 @@ def build(size: int, real: dict, sigma: float, folder: Path, index_type: str | N
     parts = (part for doc in docs for part in sentences(doc.summary))
     known.update(zip(parts, sentence_vectors, strict=True))
     settings = Settings.from_env(corpus_dir=corpus, index_dir=folder, model=model)
-    encoder = replaying(find_onnx(model, settings.onnx_cache) or onnx_model_for(model, settings.onnx_cache), known)
+    cache = settings.model_cache
+    encoder = replaying(find_onnx(model, settings.onnx_cache, model_cache=cache)
+                        or onnx_model_for(model, settings.onnx_cache, model_cache=cache), known)
     encoder.load()
     generated = time.perf_counter() - start
     start = time.perf_counter()
@@ -299,12 +301,13 @@ def run_child(args: list[str]) -> tuple[float, dict]:
 def floor() -> None:
     """Run in a fresh process: the serving encoder alone (the ONNX model loaded, one question encoded), the
     floor under load time and RSS."""
-    from rag.index.encoder import find_onnx
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.onnx_export import find_onnx
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
     from rag.settings import Settings
 
     settings = Settings.from_env()
-    OnnxEncoder(find_onnx(settings.model, settings.onnx_cache), threads=settings.encoder_threads).encode(["warm"])
+    folder = find_onnx(settings.model, settings.onnx_cache, model_cache=settings.model_cache)
+    OnnxEncoder(folder, threads=settings.encoder_threads).encode(["warm"])
     print("answered", flush=True)
     print(json.dumps({"rss_load_mb": rss_mb()}), flush=True)
 
@@ -330,10 +333,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from rag.index.encoder import Encoder
+    from rag.index.encoders.sentence_transformer import Encoder
     from rag.settings import Settings
 
-    encoder = Encoder(Settings.from_env().model)
+    settings = Settings.from_env()
+    encoder = Encoder(settings.model, model_cache=settings.model_cache)
     real = real_material(encoder)
     nearest = neighbour_cosines(real["doc_vectors"])
     target = float(np.median(nearest))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.index.encoder import Encoder
+    from rag.index.encoders.sentence_transformer import Encoder
     from rag.index.store import Index
     from rag.search.retriever import Retriever
 
@@ -89,13 +89,19 @@ def grid(index: Index, encoder: Encoder, questions: list[dict], values: dict = G
 def bundled_index(corpus_dir: Path) -> tuple[Index, Encoder]:
     """The corpus embedded in memory by the builder (`rag.index.build.in_memory`) with the encoder a rebuild
     would use for the configured model (its verified ONNX export, else sentence-transformers)."""
+    import logging
+
     from rag.documents.corpus import load_corpus
-    from rag.index.build import choose_encoder, in_memory
+    from rag.index.build import in_memory
+    from rag.index.encoders.check_texts import for_corpus
+    from rag.index.encoders.choose import choose
     from rag.settings import Settings
 
     documents = load_corpus(corpus_dir).documents
-    encoder = choose_encoder(Settings.from_env(), documents)
-    return in_memory(documents, encoder, settings=Settings.from_env()), encoder
+    chosen = choose(Settings.from_env(), check_texts=for_corpus(documents))
+    if chosen.notice:
+        logging.getLogger(__name__).warning("%s", chosen.notice)
+    return in_memory(documents, chosen.encoder, settings=Settings.from_env()), chosen.encoder
 
 
 def format_table(table: dict[str, dict[str, float]], title: str) -> str:

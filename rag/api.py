@@ -120,16 +120,6 @@ class _BodyLimit:
         await self.app(scope, limited, send)
 
 
-def _max_k(searcher: "Searcher") -> int:
-    """The retriever's largest k (`Settings.max_k`), or the configured one for a searcher without settings."""
-    settings = getattr(searcher, "settings", None)
-    if settings is None:
-        from rag.settings import Settings
-
-        settings = Settings.from_env()
-    return settings.max_k
-
-
 def search_record(searcher: "Searcher", params: Any) -> dict:
     """One checked search as the JSON the API returns.
 
@@ -183,17 +173,17 @@ def _without_422(api: FastAPI) -> None:
     api.openapi = openapi
 
 
-def create_api(searcher: "Searcher", *, max_k: int | None = None) -> FastAPI:
+def create_api(searcher: "Searcher", *, max_k: int) -> FastAPI:
     """A FastAPI app with `/api/search` and `/api/answer` (GET and POST), described at `/openapi.json` and `/docs`.
 
     Args:
         searcher: the retriever every route searches.
-        max_k: the largest k a request may ask for; default the retriever's `Settings.max_k`.
+        max_k: the largest k a request may ask for (`Settings.max_k`, passed down by the entry point).
 
     Returns:
         The app; `app.serve` mounts the chat page under it.
     """
-    models = api_models(max_k or _max_k(searcher))
+    models = api_models(max_k)
     api = FastAPI(title="Cold War archive assistant", docs_url="/docs", redoc_url=None,
                   description="Search the Wilson Center Digital Archive summaries. The same results as the chat, the "
                               "CLI and `rag.Retriever.search`, as JSON. A bad parameter is HTTP 400 with "

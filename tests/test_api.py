@@ -13,7 +13,7 @@ def client(retriever):
 
     from rag.api import create_api
 
-    with TestClient(create_api(retriever)) as test_client:
+    with TestClient(create_api(retriever, max_k=retriever.settings.max_k)) as test_client:
         yield test_client
 
 
@@ -355,7 +355,7 @@ def test_max_k_comes_from_the_retrievers_settings_and_bounds_the_schema(retrieve
     from rag.search.retriever import Retriever
 
     small = Retriever(retriever.index, retriever.encoder, replace(retriever.settings, max_k=50, chat_max_k=50))
-    with TestClient(create_api(small)) as own:
+    with TestClient(create_api(small, max_k=small.settings.max_k)) as own:
         k = {p["name"]: p for p in own.get("/openapi.json").json()["paths"]["/api/search"]["get"]["parameters"]}["k"]
         assert k["schema"]["maximum"] == 50
         assert own.get("/api/search", params={"q": "Romania", "k": 50}).status_code == 200

@@ -257,10 +257,11 @@ def test_python_app_answers_without_importing_torch(built_index):
     from conftest import ROOT, free_port
     from gradio_client import Client
 
-    from rag.index.encoder import onnx_model_for
-    from rag.settings import DEFAULT_MODEL
+    from rag.index.encoders.onnx_export import onnx_model_for
+    from rag.settings import DEFAULT_MODEL, Settings
 
-    onnx_model_for(DEFAULT_MODEL)  # the export serving finds (made once per model, in the configured cache)
+    # the export serving finds (made once per model, in the configured cache)
+    onnx_model_for(DEFAULT_MODEL, Settings.from_env().onnx_cache)
     port = free_port()
     code = ("import atexit, json, runpy, sys\n"
             "atexit.register(lambda: print('HEAVY ' + json.dumps(sorted(m for m in sys.modules if m.split('.')[0] "

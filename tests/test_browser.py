@@ -6,70 +6,24 @@ they fail instead, so CI cannot go green without having driven the browser."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import sys
 import warnings
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import urlparse
 
+import conftest
 import pytest
+from conftest import REQUIRE, chromium_and_playwright
 
 from rag.documents.dates import parse_printed, sort_key
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 ENTRY = re.compile(r"^\[(\d+)\] (.+?) — ", re.MULTILINE)
 ANSWER_TIMEOUT_MS = 60_000
-#: Set (to 1) where the browser tests must run: a missing Chromium or Playwright is then a failure.
-REQUIRE = "RAG_REQUIRE_BROWSER"
-
-
 def browser_test(test):
     """Mark a test as driving the real browser (slow; deselect with -m "not browser")."""
     return pytest.mark.slow(pytest.mark.browser(test))
-
-
-def find_chromium() -> str | None:
-    for candidate in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(candidate)
-        if path:
-            return path
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip, loudly, because the browser cannot run; fail instead when RAG_REQUIRE_BROWSER=1."""
-    if os.environ.get(REQUIRE, "") not in ("", "0"):
-        pytest.fail(f"{reason}; {REQUIRE}=1 requires the browser tests to run", pytrace=False)
-    warnings.warn(reason, stacklevel=2)
-    print(f"\n{'!' * 80}\n{reason}\n{'!' * 80}")
-    pytest.skip(reason)
-
-
-def chromium_and_playwright() -> str:
-    """Chromium's path, once Playwright is known to import; otherwise `unavailable`."""
-    executable = find_chromium()
-    if executable is None:
-        unavailable("NO CHROMIUM FOUND: the browser tests did NOT run (install Debian's `chromium`)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError as exc:
-        unavailable(f"PLAYWRIGHT NOT IMPORTABLE ({exc}): the browser tests did NOT run (pip install playwright)")
-    return executable
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_and_playwright()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()
@@ -244,7 +198,7 @@ def test_hostile_document_and_question_stay_text(page):
 def test_missing_browser_skips_or_fails_as_required(monkeypatch, missing, required, outcome):
     monkeypatch.setenv(REQUIRE, required)
     if missing == "chromium":
-        monkeypatch.setattr(sys.modules[__name__], "find_chromium", lambda: None)
+        monkeypatch.setattr(conftest, "find_chromium", lambda: None)
     else:
         monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # makes the import raise ImportError
     with pytest.raises(outcome, match="did NOT run"), warnings.catch_warnings():

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from rag.chat.followup import Topic, resolve
 from rag.documents.dates import sort_key
-from rag.index import bundled
+from rag.errors import QueryError
+from rag.index.encoders import bundled
 from rag.search.question import empty_question
 from rag.settings import DEFAULT_K
 
@@ -222,11 +223,15 @@ def answer(retriever: Searcher, question: str, previous_topic: Topic | str | Non
     Raises:
         QueryError: For an empty question, as search does for bad options.
     """
+    if question is not None and not isinstance(question, str):
+        raise QueryError(f"the question must be text, got {type(question).__name__}")
     asked = " ".join((question or "").split())
     if not asked:
         raise empty_question()
     if isinstance(previous_topic, str):
         previous_topic = Topic(previous_topic) if previous_topic.strip() else None
+    elif previous_topic is not None and not isinstance(previous_topic, Topic):
+        raise QueryError(f"the previous topic must be text or a Topic, got {type(previous_topic).__name__}")
     results = retriever.search(resolve(asked, previous_topic), **search_options)
     cited = tuple(number_by_date(results))
     if not results.query:  # a period only ("November 1963"): a listing, nothing to quote

@@ -1,5 +1,5 @@
-"""Vectors on disk: `encoder` turns texts into unit vectors (sentence-transformers; it also exports, checks
-and chooses the ONNX model), `onnx` does the same without torch, `store.Index` holds documents, their vectors,
+"""Vectors on disk: `encoders` turns texts into unit vectors (sentence-transformers, or its verified ONNX
+export without torch, and which of the two), `store.Index` holds documents, their vectors,
 their summaries' sentence vectors and BM25 index and searches them through the interfaces of `backend`
 (`faiss_vectors` over `ann`, the one door to FAISS; `sentence_vectors`; `keyword`, the one door to bm25s; and
 `delta`, `keyword_delta` for an index with a delta segment), `schema` owns documents.sqlite and reads the older

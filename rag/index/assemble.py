@@ -39,7 +39,7 @@ class ModelFacts:
     Attributes:
         model: The model's name, as given.
         fingerprint: Its weights' fingerprint.
-        files: Its weight files' signature (`rag.index.encoder.weights_signature`).
+        files: Its weight files' signature (`rag.index.encoders.weights.weights_signature`).
         dimension: The vectors' dimension.
         encoder: Which encoder embedded (None: an index built before encoders were recorded).
     """

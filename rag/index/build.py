@@ -44,16 +44,12 @@ if TYPE_CHECKING:
 
     from rag.documents.document import Document
     from rag.index.assemble import Assembled
-    from rag.index.encoder import Encoder
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.sentence_transformer import Encoder
     from rag.index.plan import Plan
     from rag.settings import Settings
 
-__all__ = ["PAUSE_BEFORE_SWAP_ENV", "Report", "check", "choose_encoder", "in_memory", "rebuild"]
-
-#: How many corpus texts (evenly spread) a new ONNX export is checked on, besides `onnx.CHECK_TEXTS`: enough
-#: to meet the corpus's languages and lengths, few enough that the once-per-model torch encode stays short.
-CHECK_SAMPLE = 256
+__all__ = ["PAUSE_BEFORE_SWAP_ENV", "Report", "check", "in_memory", "rebuild"]
 
 
 def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = None,
@@ -66,7 +62,7 @@ def rebuild(settings: Settings, *, full: bool = False, index_type: str | None = 
         full: Embed everything again, also over an index that cannot be read.
         index_type: The FAISS type; None keeps the existing index's (chosen by size for a new index).
         encoder: An already loaded model to share (an `Encoder` or `OnnxEncoder`); None: the verified ONNX
-            export (`rag.index.encoder.rebuild_encoder`), else sentence-transformers with `Report.notice`.
+            export (`rag.index.encoders.choose.choose`), else sentence-transformers with `Report.notice`.
         progress: Progress bars and status lines on stderr.
         hooks: The test-only hooks; None reads them from the environment (`RebuildHooks.from_env`): a rebuild
             is entered here, from the script, the retriever or a test alike.
@@ -140,34 +136,27 @@ def _model(settings: Settings, encoder: Encoder | OnnxEncoder | None, todo: Plan
     """The model facts and the encoder; loads an encoder only when something must be embedded (a removal-only
     rebuild keeps the old index's facts). An index whose model is unchanged keeps a recorded fallback to
     sentence-transformers rather than retrying the export (`--full` retries it)."""
-    from rag.index.encoder import Encoder, fallback_notice, gpu_device, rebuild_encoder, record_of, weights_signature
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.check_texts import for_corpus
+    from rag.index.encoders.choose import choose, fallback_notice, record_of
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.weights import weights_signature
 
     old, kept = todo.old, todo.manifest if todo.full_reason is None else None
     if not todo.needs_model and old is not None:
         return _Model(ModelFacts.of(old.manifest))
     if encoder is not None:
         record = record_of(encoder)
-    elif kept is not None and kept.encoder is not None and kept.encoder.fallback:
-        encoder, record = Encoder(settings.model, device=gpu_device(settings.device) or "cpu"), kept.encoder
     else:
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else None
-        encoder, record = rebuild_encoder(settings, _check_texts(corpus.documents), log=log)
+        chosen = choose(settings, built=kept, check_texts=for_corpus(corpus.documents), log=log)
+        encoder, record = chosen.encoder, chosen.record
     notice = fallback_notice(record.fallback) if record.fallback else None
     dimension = encoder.dimension  # a ModelError stays one: its own exit status (5), not a RebuildError's
     if isinstance(encoder, OnnxEncoder):
         encoder.load()  # the session, so that embedding time is embedding alone (torch loads above)
-    facts = ModelFacts(settings.model, encoder.fingerprint, weights_signature(settings.model), dimension, record)
+    facts = ModelFacts(settings.model, encoder.fingerprint, weights_signature(settings.model, settings.model_cache),
+                       dimension, record)
     return _Model(facts, encoder, notice)
-
-
-def _check_texts(documents: Sequence[Document]) -> list[str]:
-    """What a new ONNX export must encode like sentence-transformers: `onnx.CHECK_TEXTS` and up to
-    CHECK_SAMPLE of the corpus's own texts, evenly spread."""
-    from rag.index.onnx import CHECK_TEXTS
-
-    texts = [doc.embedding_text for doc in documents]
-    return [*CHECK_TEXTS, *texts[::max(1, len(texts) // CHECK_SAMPLE)][:CHECK_SAMPLE]]
 
 
 def _embed_documents(documents: Sequence[Document], model: _Model, saved: chunks.WorkFolder, report: Report,
@@ -222,19 +211,6 @@ def _say(line: str) -> None:
 # --------------------------------------------------------------------------------------- in memory
 
 
-def choose_encoder(settings: Settings, documents: Sequence[Document]) -> Encoder | OnnxEncoder:
-    """The encoder a rebuild of `documents` would use for `settings.model` (the verified ONNX export, made
-    the first time; else sentence-transformers, with a logged warning saying why)."""
-    import logging
-
-    from rag.index.encoder import fallback_notice, rebuild_encoder
-
-    encoder, record = rebuild_encoder(settings, _check_texts(documents))
-    if record.fallback:
-        logging.getLogger(__name__).warning("%s", fallback_notice(record.fallback))
-    return encoder
-
-
 def in_memory(documents: Sequence[Document], encoder: Encoder | OnnxEncoder, *, index_type: str | None = None,
               settings: Settings) -> Index:
     """An index never written to disk (evaluation, tests, benchmarks): the same vectors, sentence vectors and
@@ -242,14 +218,15 @@ def in_memory(documents: Sequence[Document], encoder: Encoder | OnnxEncoder, *, 
 
     Args:
         documents: The rows.
-        encoder: What embeds them; `choose_encoder` gives the encoder a rebuild would use.
+        encoder: What embeds them; `rag.index.encoders.choose.choose` gives the encoder a rebuild
+            would use.
         index_type: The FAISS type; None: chosen by size.
         settings: The BM25 parameters.
 
     Returns:
         The index.
     """
-    from rag.index.encoder import record_of
+    from rag.index.encoders.choose import record_of
 
     vectors = encoder.encode([d.embedding_text for d in documents])
     keyword = KeywordIndex.build([keyword_text(d) for d in documents], settings)
@@ -283,7 +260,7 @@ def check(settings: Settings, index_type: str | None = None) -> list[str]:
     diff = changes(manifest, corpus.documents, held)
     titles = removed_titles(out, diff.removed) if diff.removed else None
     reasons = staleness(manifest, corpus.documents, settings.model, index_type=index_type, titles=titles,
-                        bm25=params(settings), held=held)
+                        bm25=params(settings), held=held, model_cache=settings.model_cache)
     if not reasons:
         Index.load(out)
     return reasons

@@ -31,8 +31,8 @@ FORMAT = 1
 #: Documents per chunk. At ~150 docs/s (ONNX, 2 cores, 5,000 synthetic documents) a chunk is ~15 s of work:
 #: what a kill can lose, while 1M documents make 500 chunks per kind (a few ms each to save).
 CHUNK_DOCUMENTS = 2000
-#: Texts per encoder call inside a chunk: the encoders' own batch, so the progress bar moves per batch and
-#: throughput equals one call per chunk (texts are sorted by length within the chunk first, as the encoders do).
+#: The encoders' batch for a chunk's texts: one encoder call per chunk, which sorts them by length into
+#: batches (`rag.index.encoders.batches`) and moves the progress bar per batch.
 BATCH = 64
 #: The test-only hooks' environment variables (`RebuildHooks`): documents per chunk, seconds to sleep after each
 #: saved chunk, seconds to sleep before the new version is swapped in. Unset in normal use.
@@ -229,7 +229,8 @@ def embed(work: WorkFolder, kind: str, texts: Sequence[Sequence[str]], encoder, 
     try:
         for start in range(0, len(todo), size):
             rows = todo[start:start + size]
-            vectors = _encode_chunk(encoder, [s for i in rows for s in texts[i]], dimension, bar)
+            vectors = encoder.encode([s for i in rows for s in texts[i]], batch_size=BATCH,
+                                     progress=False if bar is None else bar.update)
             meta = work.save(kind, [keys[i] for i in rows], [len(texts[i]) for i in rows], vectors)
             offset = 0
             for i in rows:
@@ -251,16 +252,3 @@ def embed(work: WorkFolder, kind: str, texts: Sequence[Sequence[str]], encoder, 
             bar.close()
     return result, reused_items, reused_texts
 
-
-def _encode_chunk(encoder, texts: list[str], dimension: int, bar) -> np.ndarray:
-    """One chunk's texts, longest first in batches of BATCH (tightly padded, as the encoders batch)."""
-    import numpy as np
-
-    out = np.empty((len(texts), dimension), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    for start in range(0, len(order), BATCH):
-        rows = order[start:start + BATCH]
-        out[rows] = encoder.encode([texts[i] for i in rows], batch_size=BATCH)
-        if bar is not None:
-            bar.update(len(rows))
-    return out

@@ -19,6 +19,7 @@ from rag.documents.sentences import SPLITTER
 from rag.errors import IndexUnavailable
 from rag.index import schema
 from rag.index.ann import DEFAULT_INDEX_TYPE
+from rag.index.encoders.weights import fingerprint, weights_signature
 from rag.index.files import DOCUMENTS_DB, MANIFEST
 
 METRIC = "inner_product"  # on unit vectors, i.e. cosine similarity
@@ -31,7 +32,7 @@ _SHOWN = 5  # documents named per kind of change in staleness reasons
 
 @dataclass(frozen=True)
 class EncoderRecord:
-    """Which encoder made an index's vectors (`rag.index.encoder.Backend` value): for "onnx", the export's
+    """Which encoder made an index's vectors (`rag.index.encoders.choose.Backend` value): for "onnx", the export's
     folder, the weights fingerprint it was exported from and the smallest cosine to sentence-transformers
     measured when it was checked; for "sentence-transformers", `fallback` says why ONNX was not used
     (None when a caller chose it), so serving uses sentence-transformers too and says so."""
@@ -207,16 +208,23 @@ def changes(manifest: Manifest | None, documents: Sequence[Document], held: Mapp
     return result
 
 
-def model_staleness(manifest: Manifest, model: str) -> list[str]:
+def model_staleness(manifest: Manifest, model: str, model_cache: Path | None = None) -> list[str]:
     """Reasons the index was not built with `model` as it is now on disk. Hashes the weights only when
-    their sizes or times differ from those recorded (never imports torch)."""
-    from rag.index.encoder import Encoder, weights_signature
+    their sizes or times differ from those recorded (never imports torch).
 
+    Args:
+        manifest: the index's manifest.
+        model: the model asked for.
+        model_cache: where a split pip model is unpacked (`Settings.model_cache`).
+
+    Returns:
+        The reasons, empty when the index was built with this model's current weights.
+    """
     if manifest.model != model:
         return [f"model changed: index built with {manifest.model!r}, now {model!r}"]
-    if manifest.model_files is not None and weights_signature(model) == manifest.model_files:
+    if manifest.model_files is not None and weights_signature(model, model_cache) == manifest.model_files:
         return []
-    if Encoder(model).fingerprint != manifest.model_fingerprint:
+    if fingerprint(model, model_cache) != manifest.model_fingerprint:
         return [f"model weights of {model!r} changed since the index was built"]
     return []
 
@@ -244,13 +252,14 @@ def _bm25_words(bm25: Mapping) -> str:
 
 def staleness(manifest: Manifest, documents: Sequence[Document], model: str, *, index_type: str | None = None,
               titles: Mapping[str, str] | Callable[[list[str]], Mapping[str, str]] | None = None,
-              bm25: Mapping | None = None, held: Mapping[str, str] | None = None) -> list[str]:
+              bm25: Mapping | None = None, held: Mapping[str, str] | None = None,
+              model_cache: Path | None = None) -> list[str]:
     """Why an index (by its manifest) does not match the corpus documents, model and index type; empty
     when fresh. `titles` (id -> label, or a function giving the labels of the removed ids) lets removed
     documents be named, not just counted. With `bm25` (the BM25 parameters asked for), lacking or outdated
     sentence vectors or BM25 index are stale too. `held` as for `changes`; the hashes are read only when the
-    corpus fingerprint differs."""
-    reasons = model_staleness(manifest, model)
+    corpus fingerprint differs. `model_cache` as for `model_staleness`."""
+    reasons = model_staleness(manifest, model, model_cache)
     if bm25 is not None:
         reasons += parts_staleness(manifest, bm25)
     if index_type is not None and index_type != manifest.index_type:

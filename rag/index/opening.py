@@ -16,9 +16,9 @@ from rag.index.keyword import params
 from rag.index.store import Index
 
 if TYPE_CHECKING:
-    from rag.index.encoder import Encoder
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.sentence_transformer import Encoder
     from rag.index.manifest import Manifest
-    from rag.index.onnx import OnnxEncoder
     from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def open_index(settings: Settings, *, corpus: str | Path | None = None, model_gi
         IndexUnavailable: No usable index (and no rebuild asked for, or no corpus to rebuild from).
         StaleIndex: The index is stale (with `check`) or holds vectors of another dimension than the model's.
     """
-    from rag.index.encoder import serving_encoder
+    from rag.index.encoders.choose import choose
     from rag.index.manifest import read_manifest, rebuild_command
     from rag.index.pagecache import warm
     from rag.index.versions import check_output_path
@@ -101,8 +101,9 @@ def open_index(settings: Settings, *, corpus: str | Path | None = None, model_gi
             raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
                              f"rebuild it with `{command}`")
     warm(index.search_files())  # read into the page cache while the encoder loads (`rag.index.pagecache`)
-    encoder, notice = serving_encoder(index.manifest, settings,
-                                      [doc.embedding_text for doc in index.documents[:256]])
+    chosen = choose(settings, built=index.manifest, questions=True,
+                    check_texts=[doc.embedding_text for doc in index.documents[:256]])
+    encoder, notice = chosen.encoder, chosen.notice
     if notice:
         log.warning("index at %s: %s", settings.index_dir, notice)
         notes.append(notice)
@@ -154,8 +155,9 @@ def current_staleness(index: Index, corpus_dir: Path | None, settings: Settings)
 
     bm25 = params(settings)
     if corpus_dir is None:
-        return model_staleness(index.manifest, settings.model) + parts_staleness(index.manifest, bm25)
-    return index.staleness(load_corpus(corpus_dir), settings.model, bm25=bm25)
+        return model_staleness(index.manifest, settings.model, settings.model_cache) + parts_staleness(
+            index.manifest, bm25)
+    return index.staleness(load_corpus(corpus_dir), settings.model, bm25=bm25, model_cache=settings.model_cache)
 
 
 def rebuild_index(settings: Settings) -> None:

@@ -132,7 +132,7 @@ def plan(corpus: Corpus, settings: Settings, *, full: bool, index_type: str | No
             raise RebuildError(f"{exc}; pass --full to rebuild it from scratch") from None
         manifest = None
     index_type = index_type or _index_type(manifest, len(corpus))
-    full_reason = _full_reason(manifest, settings.model, full)
+    full_reason = _full_reason(manifest, settings.model, full, settings.model_cache)
     held = document_hashes(manifest) if manifest is not None else {}  # read once: a second per million rows
     diff = changes(manifest, corpus.documents, held)
     bm25 = params(settings)
@@ -207,13 +207,13 @@ def _index_type(manifest: Manifest | None, count: int) -> str:
     return for_size(count)
 
 
-def _full_reason(manifest: Manifest | None, model: str, full: bool) -> str | None:
+def _full_reason(manifest: Manifest | None, model: str, full: bool, model_cache: Path) -> str | None:
     """Why everything must be embedded again, or None for an incremental rebuild."""
     if full:
         return "--full"
     if manifest is None:
         return "no index yet"
-    reasons = model_staleness(manifest, model)
+    reasons = model_staleness(manifest, model, model_cache)
     return reasons[0] if reasons else None
 
 

@@ -249,7 +249,8 @@ class Index:
         return [folder / name for name in (FAISS_INDEX, VECTORS, BM25, DATE_SPANS, COLLECTIONS)
                 if (folder / name).exists()]
 
-    def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None) -> list[str]:
+    def staleness(self, corpus: Corpus | Sequence[Document], model: str, *, bm25: dict | None = None,
+                  model_cache: Path | None = None) -> list[str]:
         """Why this index no longer matches the corpus and the model, in words for a user; empty when fresh.
         A loaded index reads its documents' hashes, and removed ones' titles, only when the corpus fingerprint
         differs.
@@ -258,12 +259,14 @@ class Index:
             corpus: a `Corpus` or its documents.
             model: the model name asked for.
             bm25: the BM25 parameters asked for: lacking or outdated sentence vectors or BM25 index are stale.
+            model_cache: where a model installed as split pip packages is unpacked.
         """
         documents = corpus if isinstance(corpus, Sequence) else corpus.documents
         held = None
         if self.manifest.folder is None and self.manifest.listed is None:  # built in memory: its own documents
             held = {d.id: d.content_hash for d in self.documents}
-        return staleness(self.manifest, documents, model, titles=self._titles, bm25=bm25, held=held)
+        return staleness(self.manifest, documents, model, titles=self._titles, bm25=bm25, held=held,
+                         model_cache=model_cache)
 
     def _titles(self, ids: list[str]) -> dict[str, str]:
         """Labels of the documents with these ids, for naming removed ones."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import bounds
@@ -129,6 +129,8 @@ def checked_collections(collections: str | Sequence[str] | None) -> list[str]:
         return []
     if isinstance(collections, str):
         collections = [collections]
+    if not isinstance(collections, Iterable):  # a number or a bool: not names (iterating it would raise TypeError)
+        raise QueryError(f"collections must be collection names (text), got {collections!r}")
     if not all(isinstance(name, str) for name in collections):
         raise QueryError(f"collections must be collection names (text), got {collections!r}")
     return [name for name in collections if name.strip()]

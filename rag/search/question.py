@@ -162,11 +162,35 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 def _refuse_control_characters(question: str) -> None:
     """QueryError naming the first control character (NUL, escape, ...) and its place: such text is pasted
-    binary or a broken client, and searching it would hide the mistake."""
+    binary or a broken client, and searching it would hide the mistake. Also for `broken_text`."""
     found = _CONTROL.search(question)
     if found:
         raise QueryError(f"the question contains the control character U+{ord(found.group()):04X} at character "
                          f"{found.start() + 1}: remove it and ask again")
+    broken = broken_text(question)
+    if broken:
+        raise QueryError(broken)
+
+
+#: Half of a UTF-16 pair with no other half: what a byte that is not UTF-8 becomes in a command line's argv
+#: (Python's surrogateescape) or a damaged paste sends. No tokenizer or JSON encoder takes it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def broken_text(question: str) -> str | None:
+    """What to say when `question` holds an unpaired surrogate, which nothing can search or even show.
+
+    Args:
+        question: the question as received.
+
+    Returns:
+        The one-line message naming the character and its place, or None when the text is whole.
+    """
+    found = _SURROGATE.search(question)
+    if found is None:
+        return None
+    return (f"the question holds broken text (the unpaired surrogate U+{ord(found.group()):04X} at character "
+            f"{found.start() + 1}): type it again")
 
 
 def _read_period(match: re.Match, n: int) -> Period:

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.index.backend import Backend, WordIndex
-    from rag.index.encoder import Encoder
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.sentence_transformer import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,11 @@ class Retriever:
             encoder: What encodes questions; None: sentence-transformers for the index's model.
             settings: The ranking constants, the BM25 parameters, `max_k`, `modern_names`.
         """
-        from rag.index.encoder import Encoder
+        from rag.index.encoders.sentence_transformer import Encoder
 
         self.settings = settings
         self.index = index
-        self.encoder = encoder or Encoder(index.manifest.model or settings.model)
+        self.encoder = encoder or Encoder(index.manifest.model or settings.model, model_cache=settings.model_cache)
         self.min_similarity = settings.min_similarity
         self.keyword = _keyword_index(index, settings)
         self.signals = Signals(index, self.keyword, settings)

@@ -10,7 +10,7 @@ from rag.chat.answer import BARS, BARS_BY_MODEL, Bars, answer, bars_for, choose,
 from rag.chat.followup import Topic
 from rag.documents.document import Document
 from rag.errors import QueryError
-from rag.index import bundled
+from rag.index.encoders import bundled
 from rag.search.highlight import SentenceScore
 from rag.search.results import Hit, Results
 

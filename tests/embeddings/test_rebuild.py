@@ -26,7 +26,8 @@ from rag.errors import RebuildError
 from rag.index import ann
 from rag.index.build import PAUSE_BEFORE_SWAP_ENV, rebuild
 from rag.index.chunks import CHUNK_ENV, PAUSE_AFTER_CHUNK_ENV
-from rag.index.encoder import MIN_COSINE, resolve_model
+from rag.index.encoders.onnx_export import MIN_COSINE
+from rag.index.encoders.weights import resolve_model
 from rag.index.files import BM25, FAISS_INDEX, MANIFEST, SENTENCES, VECTORS
 from rag.index.keyword import params
 from rag.index.store import Index
@@ -233,7 +234,7 @@ def test_a_model_onnx_cannot_serve_is_embedded_and_served_by_sentence_transforme
     assert not (tmp_path / "onnx").exists() or not any((tmp_path / "onnx").iterdir())
 
     from rag import Retriever
-    from rag.index.encoder import Encoder
+    from rag.index.encoders.sentence_transformer import Encoder
 
     with caplog.at_level("WARNING"):
         retriever = Retriever.load(work / "index")  # the index's own model, not the default
@@ -357,7 +358,7 @@ def test_sigkill_while_writing_leaves_the_old_index_and_the_next_run_recovers(wo
 
 @pytest.mark.slow
 def test_a_rebuild_killed_after_some_chunks_resumes_with_only_the_rest(tmp_path, monkeypatch):
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
 
     for name in ("killed", "clean"):
         shutil.copytree(ROOT / "corpus", tmp_path / name / "corpus")

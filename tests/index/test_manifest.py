@@ -14,7 +14,7 @@ from conftest import yearly_documents
 
 from rag.documents.document import Document
 from rag.errors import IndexUnavailable
-from rag.index.encoder import Encoder
+from rag.index.encoders.sentence_transformer import Encoder
 from rag.index.manifest import (
     DOCUMENTS_DB,
     FORMAT,

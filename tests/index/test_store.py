@@ -14,7 +14,7 @@ from rag.documents.document import Document
 from rag.documents.sentences import SPLITTER, sentences
 from rag.errors import IndexUnavailable
 from rag.index import ann
-from rag.index.encoder import Encoder
+from rag.index.encoders.sentence_transformer import Encoder
 from rag.index.faiss_vectors import EXACT_SCAN_ROWS, FaissVectors
 from rag.index.files import (
     BM25,

@@ -16,7 +16,8 @@ from conftest import ROOT
 
 from rag.documents.document import Document
 from rag.errors import IndexUnavailable, StaleIndex
-from rag.index.encoder import onnx_model_for, resolve_model
+from rag.index.encoders.onnx_export import onnx_model_for
+from rag.index.encoders.weights import resolve_model
 from rag.index.keyword import params
 from rag.index.store import Index
 from rag.search.question import QueryError
@@ -266,8 +267,8 @@ def test_a_fresh_index_has_no_staleness(built_index, bundled_corpus, encoder):
 
 
 def test_load_embeds_nothing_and_uses_the_saved_bm25(built_index, monkeypatch):
-    from rag.index.encoder import Encoder
-    from rag.index.onnx import OnnxEncoder
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.sentence_transformer import Encoder
 
     calls = []
     for cls in (Encoder, OnnxEncoder):  # whichever encoder serving picks: ONNX normally, torch as the fallback
@@ -409,7 +410,8 @@ def test_an_index_loads_with_its_own_model_unless_another_is_asked_for(built_ind
 
 
 def test_load_and_search_import_neither_torch_nor_sentence_transformers(built_index):
-    onnx_model_for(DEFAULT_MODEL)  # the export serving finds (made once per model, in the configured cache)
+    # the export serving finds (made once per model, in the configured cache)
+    onnx_model_for(DEFAULT_MODEL, Settings.from_env().onnx_cache)
     code = ("import json, sys\n"
             "from rag import Retriever\n"
             f"retriever = Retriever.load({str(built_index)!r}, corpus={str(ROOT / 'corpus')!r})\n"

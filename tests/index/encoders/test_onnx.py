@@ -17,17 +17,10 @@ import pytest
 from conftest import ROOT
 
 from rag.errors import ModelError
-from rag.index import encoder as encoder_module
-from rag.index.encoder import (
-    MIN_COSINE,
-    export_onnx,
-    find_onnx,
-    onnx_model_for,
-    resolve_model,
-    verify,
-    weights_signature,
-)
-from rag.index.onnx import META_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, OnnxSettings
+from rag.index.encoders import onnx_export, weights
+from rag.index.encoders.onnx_export import MIN_COSINE, export_onnx, find_onnx, onnx_model_for, verify
+from rag.index.encoders.onnx_runtime import META_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, OnnxSettings
+from rag.index.encoders.weights import resolve_model, weights_signature
 from rag.settings import DEFAULT_MODEL
 
 pytestmark = pytest.mark.slow
@@ -50,7 +43,7 @@ def onnx_folder(onnx_cache) -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_encoder(onnx_folder) -> OnnxEncoder:
-    return OnnxEncoder(onnx_folder)
+    return OnnxEncoder(onnx_folder, threads=1)
 
 
 def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -109,10 +102,10 @@ def test_verify_reports_the_smallest_cosine(onnx_folder, encoder):
 def test_serving_from_the_cache_imports_neither_torch_nor_sentence_transformers(onnx_folder, onnx_cache):
     result = _python(
         "import sys, json\n"
-        "from rag.index.encoder import onnx_model_for\n"
-        "from rag.index.onnx import OnnxEncoder\n"
+        "from rag.index.encoders.onnx_export import onnx_model_for\n"
+        "from rag.index.encoders.onnx_runtime import OnnxEncoder\n"
         f"folder = onnx_model_for({DEFAULT_MODEL!r}, {str(onnx_cache)!r})\n"
-        "vectors = OnnxEncoder(folder).encode(['Romania and the split', 'Mao'], progress=True)\n"
+        "vectors = OnnxEncoder(folder, threads=1).encode(['Romania and the split', 'Mao'], progress=True)\n"
         "print(json.dumps([str(folder), vectors.shape, sorted(m for m in sys.modules if m.split('.')[0] in "
         "('torch', 'sentence_transformers', 'transformers'))]))")
     assert result.returncode == 0, result.stderr
@@ -162,7 +155,7 @@ def test_a_model_with_cls_pooling_is_refused_and_nothing_is_written(tmp_path):
 
 
 def test_a_failed_check_leaves_no_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(encoder_module, "MIN_COSINE", 1.5)  # no export can pass this
+    monkeypatch.setattr(onnx_export, "MIN_COSINE", 1.5)  # no export can pass this
     with pytest.raises(ModelError, match="differs from sentence-transformers"):
         onnx_model_for(DEFAULT_MODEL, tmp_path, check_texts=MIXED)
     assert list(tmp_path.iterdir()) == []
@@ -173,9 +166,9 @@ def test_a_killed_export_leaves_no_half_folder_and_the_next_one_succeeds(tmp_pat
     # The child stops for good after model.onnx is written, inside the optimizer step; then it is killed.
     child = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom rag.index import onnx\n"
+         "import sys, time\nfrom rag.index.encoders import onnx_runtime\n"
          "def stall(path, **kw):\n    print('stalled', flush=True)\n    time.sleep(600)\n"
-         "onnx.optimize = stall\nfrom rag.index.encoder import export_onnx\n"
+         "onnx_runtime.optimize = stall\nfrom rag.index.encoders.onnx_export import export_onnx\n"
          f"export_onnx({DEFAULT_MODEL!r}, {str(target)!r})\n"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
@@ -188,7 +181,7 @@ def test_a_killed_export_leaves_no_half_folder_and_the_next_one_succeeds(tmp_pat
     assert not target.exists()
     assert (export_onnx(DEFAULT_MODEL, target) / META_FILE).is_file()
     assert [p.name for p in target.parent.iterdir()] == ["model"]  # the dead export's temp folder is swept
-    OnnxEncoder(target).encode(["after the crash"])
+    OnnxEncoder(target, threads=1).encode(["after the crash"])
 
 
 def test_the_cache_finds_an_unchanged_model_without_hashing_its_weights(onnx_folder, onnx_cache, tmp_path,
@@ -199,9 +192,9 @@ def test_the_cache_finds_an_unchanged_model_without_hashing_its_weights(onnx_fol
     assert find_onnx(str(copy), onnx_cache) == onnx_folder  # found by hashing, once
     assert OnnxSettings.read(onnx_folder).model_files == weights_signature(str(copy))
 
-    def no_hashing(self):
+    def no_hashing(*args, **kwargs):
         raise AssertionError("the weights were hashed")
 
-    monkeypatch.setattr(encoder_module.Encoder, "fingerprint", property(no_hashing))
+    monkeypatch.setattr(weights, "fingerprint", no_hashing)
     assert find_onnx(str(copy), onnx_cache) == onnx_folder
     assert onnx_model_for(str(copy), onnx_cache) == onnx_folder
