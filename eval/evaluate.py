@@ -101,7 +101,7 @@ def bundled_index(corpus_dir: Path) -> tuple[Index, Encoder]:
     chosen = choose(Settings.from_env(), check_texts=for_corpus(documents))
     if chosen.notice:
         logging.getLogger(__name__).warning("%s", chosen.notice)
-    return in_memory(documents, chosen.encoder), chosen.encoder
+    return in_memory(documents, chosen.encoder, settings=Settings.from_env()), chosen.encoder
 
 
 def format_table(table: dict[str, dict[str, float]], title: str) -> str:
@@ -140,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
               f"tune split, {len(questions)} questions\n{format_grid(rows, current_constants())}")
         return 0
     from rag.search.retriever import Retriever
+    from rag.settings import Settings
 
-    retriever = Retriever(index, encoder)
+    retriever = Retriever(index, encoder, Settings.from_env())
     names = list(SPLITS) if args.split == "both" else [args.split]
     tables = {}
     for name in names:

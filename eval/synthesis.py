@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rag.chat.answer import bars_for
     from rag.search.retriever import Retriever
+    from rag.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, "both"], default="both", help="which questions (default both)")
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     index, encoder = bundled_index(args.corpus)
-    retriever = Retriever(index, encoder)
+    retriever = Retriever(index, encoder, Settings.from_env())
     bars, _ = bars_for(retriever.model)  # the bars in use for this model (RAG_MODEL picks it)
     if args.grid:
         rows = grid(searched(retriever, load_split("tune")), bars)

@@ -157,16 +157,18 @@ def bundled_corpus():
 def bundled_index(bundled_corpus, encoder):
     """The bundled corpus embedded by the real model into an in-memory FAISS index."""
     from rag.index.build import in_memory
+    from rag.settings import Settings
 
-    return in_memory(bundled_corpus.documents, encoder)
+    return in_memory(bundled_corpus.documents, encoder, settings=Settings())
 
 
 @pytest.fixture(scope="session")
 def retriever(bundled_index, encoder):
     """One Retriever over the bundled index, shared like the chat UI shares it."""
     from rag.search.retriever import Retriever
+    from rag.settings import Settings
 
-    return Retriever(bundled_index, encoder)
+    return Retriever(bundled_index, encoder, Settings())
 
 
 @pytest.fixture(scope="session")

@@ -18,11 +18,12 @@ from rag.chat import session
 from rag.chat.followup import Topic
 from rag.chat.render import escape
 from rag.documents.dates import sort_key
+from rag.settings import Settings
 
 
 @pytest.fixture()
 def chat(chat_retriever) -> session.Chat:
-    return session.Chat(chat_retriever, collection_size=21)
+    return session.Chat(chat_retriever, 21, Settings())
 
 
 def test_reply_answers_with_searched_line(chat):
@@ -68,7 +69,7 @@ def test_failure_inside_the_retriever_is_a_friendly_message(caplog):
         def search(self, *args, **kwargs):
             raise RuntimeError("faiss exploded")
 
-    reply = session.Chat(Broken()).reply("Romania", None)
+    reply = session.Chat(Broken(), None, Settings()).reply("Romania", None)
     assert "search failed unexpectedly" in reply.answer and "faiss" not in reply.answer
     assert "faiss exploded" in caplog.text  # logged for the operator
 

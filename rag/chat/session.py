@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,11 +16,11 @@ from rag.chat.render import escape, format_answer
 from rag.documents.corpus import load_corpus
 from rag.documents.dates import sort_key
 from rag.search.params import Mode, SortOrder, checked_range
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.chat.answer import Answer, Searcher
     from rag.search.results import Results
+    from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,16 @@ class Reply:
 class Chat:
     """The chat's logic, free of Gradio: validate the controls, resolve follow-ups, search, format.
 
-    `settings` gives the number of results when a reply is asked for without one (`chat_k`)."""
+    Attributes:
+        retriever: What searches.
+        collection_size: How many documents it searches, for the answer's "n of N"; None: not said.
+        settings: The number of results when a reply is asked for without one (`chat_k`), passed down from the
+            entry point (`app.build_app`).
+    """
 
     retriever: Searcher
-    collection_size: int | None = None
-    settings: Settings = field(default_factory=Settings.from_env)
+    collection_size: int | None
+    settings: Settings
 
     def search(self, question: str, k, date_from: str | None = None, date_to: str | None = None,
                sort: str | SortOrder = SortOrder.RELEVANCE, mode: str | Mode = Mode.HYBRID,

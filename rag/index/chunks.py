@@ -1,7 +1,7 @@
 """Embeddings of a rebuild in progress, kept in chunks in a working folder beside the index
 (`embeddings/index.work/`), so a rebuild stopped by Ctrl-C, SIGTERM, SIGKILL or a power cut resumes where it was.
 
-Every `chunk_size()` documents, their vectors are saved as `<kind>-<n>.npy` with `<kind>-<n>.json` beside it,
+Every CHUNK_DOCUMENTS documents, their vectors are saved as `<kind>-<n>.npy` with `<kind>-<n>.json` beside it,
 listing what they cover: a hash of each document's texts, how many vectors each has, and the model key (model,
 weights fingerprint, encoder backend, dimension, and for sentences the splitter). The JSON is written last and
 atomically, so a chunk is either whole or ignored. The next run reuses every saved vector whose texts and model
@@ -17,7 +17,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,24 +34,61 @@ CHUNK_DOCUMENTS = 2000
 #: The encoders' batch for a chunk's texts: one encoder call per chunk, which sorts them by length into
 #: batches (`rag.index.encoders.batches`) and moves the progress bar per batch.
 BATCH = 64
-#: Test-only hooks: documents per chunk, and seconds to sleep after each saved chunk (announced on stderr), so a
-#: test can kill a rebuild between chunks deterministically. Unset in normal use.
+#: The test-only hooks' environment variables (`RebuildHooks`): documents per chunk, seconds to sleep after each
+#: saved chunk, seconds to sleep before the new version is swapped in. Unset in normal use.
 CHUNK_ENV = "RAG_REBUILD_CHUNK"
 PAUSE_AFTER_CHUNK_ENV = "RAG_REBUILD_PAUSE_AFTER_CHUNK"
+PAUSE_BEFORE_SWAP_ENV = "RAG_REBUILD_PAUSE_BEFORE_SWAP"
+
+
+@dataclass(frozen=True)
+class RebuildHooks:
+    """Test-only hooks of a rebuild, so a test can kill it at a chosen point deterministically: smaller chunks,
+    a pause (announced on stderr) after each saved chunk, and one once the new version is fully written but not
+    yet swapped in. The defaults are normal use. Read from the environment once, where a rebuild starts."""
+
+    chunk_documents: int = CHUNK_DOCUMENTS
+    pause_after_chunk: float = 0.0
+    pause_before_swap: float = 0.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RebuildHooks:
+        """The hooks `RAG_REBUILD_CHUNK`, `RAG_REBUILD_PAUSE_AFTER_CHUNK` and `RAG_REBUILD_PAUSE_BEFORE_SWAP` set.
+
+        Args:
+            environ: The environment to read (default: `os.environ`); empty values count as unset.
+
+        Returns:
+            The hooks, the defaults for those unset.
+        """
+        environ = os.environ if environ is None else environ
+        return cls(chunk_documents=max(1, int(environ.get(CHUNK_ENV) or CHUNK_DOCUMENTS)),
+                   pause_after_chunk=float(environ.get(PAUSE_AFTER_CHUNK_ENV) or 0),
+                   pause_before_swap=float(environ.get(PAUSE_BEFORE_SWAP_ENV) or 0))
 
 
 def work_folder(index_path: Path) -> Path:
-    """The working folder of a rebuild of the index at `index_path`: a sibling, never a version."""
+    """The working folder of a rebuild: a sibling of the index, never a version.
+
+    Args:
+        index_path: The index folder.
+
+    Returns:
+        `<index>.work` beside it.
+    """
     index_path = Path(index_path)
     return index_path.parent / f"{index_path.name}.work"
 
 
-def chunk_size() -> int:
-    return max(1, int(os.environ.get(CHUNK_ENV) or CHUNK_DOCUMENTS))
-
-
 def texts_key(texts: Sequence[str]) -> str:
-    """What identifies a document's texts in a chunk: equal texts (and model) give equal vectors."""
+    """What identifies a document's texts in a chunk: equal texts (and model) give equal vectors.
+
+    Args:
+        texts: One item's texts.
+
+    Returns:
+        A short hex digest.
+    """
     return hashlib.sha256("\x1f".join(texts).encode("utf-8")).hexdigest()[:24]
 
 
@@ -58,12 +96,23 @@ class WorkFolder:
     """The chunks of one rebuild's embeddings for one model `key` (plain JSON values)."""
 
     def __init__(self, folder: Path, key: dict):
+        """Args:
+            folder: The working folder (`work_folder`).
+            key: What the vectors depend on besides the texts (model, fingerprint, backend, dimension).
+        """
         self.folder = Path(folder)
         self.key = {"format": FORMAT, **key}
 
     def saved(self, kind: str) -> dict[str, np.ndarray]:
-        """Vectors already computed for this model, by `texts_key`. Chunks of another model or format, and
-        pieces of a chunk killed while being written, are deleted."""
+        """Vectors already computed for this model. Chunks of another model or format, and pieces of a chunk
+        killed while being written, are deleted.
+
+        Args:
+            kind: "documents" or "sentences".
+
+        Returns:
+            Each item's vectors (memory-mapped), by `texts_key`.
+        """
         import numpy as np
 
         found: dict[str, np.ndarray] = {}
@@ -96,7 +145,17 @@ class WorkFolder:
         return found
 
     def save(self, kind: str, keys: list[str], counts: list[int], vectors: np.ndarray) -> Path:
-        """Save one chunk (vectors first, fsynced, then its JSON atomically); returns the JSON's path."""
+        """Save one chunk: vectors first, fsynced, then its JSON atomically.
+
+        Args:
+            kind: "documents" or "sentences".
+            keys: Each item's `texts_key`.
+            counts: How many vectors each item has.
+            vectors: Every item's vectors, in order.
+
+        Returns:
+            The JSON's path.
+        """
         import numpy as np
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -114,15 +173,32 @@ class WorkFolder:
         return meta
 
     def remove(self) -> None:
+        """Delete the folder and every chunk in it (the new version is in place, or they cannot serve)."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def embed(work: WorkFolder, kind: str, texts: Sequence[Sequence[str]], encoder, *, label: str, unit: str,
-          progress: bool, say: Callable[[str], None]) -> tuple[list[np.ndarray], int, int]:
-    """The vectors of each item's `texts` (an (len(texts[i]), dimension) array per item), reusing what `work`
-    holds and saving the rest chunk by chunk. Returns them with how many items and texts were reused.
-    `progress` shows one bar over every text (total, ETA, rate) starting at the reused count."""
+          progress: bool, say: Callable[[str], None], hooks: RebuildHooks | None = None
+          ) -> tuple[list[np.ndarray], int, int]:
+    """The vectors of each item's texts, reusing what `work` holds and saving the rest chunk by chunk.
+
+    Args:
+        work: The working folder and model key.
+        kind: "documents" or "sentences".
+        texts: Each item's texts.
+        encoder: What embeds them (`encode(texts, batch_size=...)`).
+        label: The progress bar's title.
+        unit: What the bar counts.
+        progress: Show one bar over every text (total, ETA, rate), starting at the reused count.
+        say: Where the resuming and stopping lines go.
+        hooks: The test-only hooks (default: none).
+
+    Returns:
+        An (len(texts[i]), dimension) array per item, with how many items and texts were reused.
+    """
     import numpy as np
+
+    hooks = hooks or RebuildHooks()
 
     dimension = work.key["dimension"]
     saved = work.saved(kind)
@@ -148,7 +224,7 @@ def embed(work: WorkFolder, kind: str, texts: Sequence[Sequence[str]], encoder, 
 
         bar = tqdm(total=total, initial=reused_texts, unit=f" {unit}", desc=label, file=sys.stderr,
                    dynamic_ncols=True)
-    size, pause = chunk_size(), float(os.environ.get(PAUSE_AFTER_CHUNK_ENV) or 0)
+    size, pause = hooks.chunk_documents, hooks.pause_after_chunk
     done = reused_items
     try:
         for start in range(0, len(todo), size):

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from rag.documents.names import modern_text
 from rag.index.files import BM25, fsync_tree
 from rag.index.keyword_delta import KeywordDelta, SegmentedKeywordIndex
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.documents.document import Document
+    from rag.settings import Settings
 
 #: Bump when `KeywordIndex.tokenize` or `keyword_text` changes what is indexed: saved BM25 indexes built by
 #: another version are then stale and rebuilt (cheaply, without embedding) by the next rebuild.
@@ -51,6 +51,9 @@ def keyword_text(doc: Document) -> str:
 
     Args:
         doc: a document.
+
+    Returns:
+        The text BM25 indexes for it.
     """
     return modern_text(" ".join(part for part in (doc.title, doc.summary, doc.collection) if part))
 
@@ -60,6 +63,9 @@ def params(settings: Settings) -> dict:
 
     Args:
         settings: its `bm25_*` fields.
+
+    Returns:
+        The method, k1, b and the TOKENIZER version.
     """
     return {"method": settings.bm25_method, "k1": settings.bm25_k1, "b": settings.bm25_b, "tokenizer": TOKENIZER}
 
@@ -82,16 +88,18 @@ class KeywordIndex:
         self.average_length = average_length
 
     @classmethod
-    def build(cls, texts: Sequence[str], settings: Settings | None = None) -> KeywordIndex:
-        """Index `texts` with the BM25 variant and parameters of `settings` (default: Settings()).
+    def build(cls, texts: Sequence[str], settings: Settings) -> KeywordIndex:
+        """Index `texts` with the BM25 variant and parameters of `settings`.
 
         Args:
             texts: each row's `keyword_text`.
-            settings: its `bm25_*` fields.
+            settings: its `bm25_*` fields (their help says why BM25+ with b=0.3).
+
+        Returns:
+            The index, one row per text.
         """
         import bm25s
 
-        settings = settings or Settings()  # its bm25_* fields say why BM25+ with b=0.3
         bm25 = bm25s.BM25(method=settings.bm25_method, k1=settings.bm25_k1, b=settings.bm25_b)
         tokens = cls.tokenize(list(texts))
         bm25.index(tokens, show_progress=False)
@@ -106,6 +114,9 @@ class KeywordIndex:
             folder: the index folder whose bm25/ `save` wrote.
             parameters: the BM25 parameters the manifest records.
             count: the rows it must hold.
+
+        Returns:
+            The index.
 
         Raises:
             ValueError: it holds another number of rows.
@@ -147,6 +158,9 @@ class KeywordIndex:
 
         Args:
             texts: questions or documents' `keyword_text`.
+
+        Returns:
+            Each text's stemmed words, stopwords left out.
         """
         import bm25s
 
@@ -158,6 +172,9 @@ class KeywordIndex:
 
         Args:
             query: the words searched.
+
+        Returns:
+            Those stemmed words, in the question's order.
         """
         vocabulary = self.vocabulary
         return [term for term in self.tokenize([query])[0] if term in vocabulary]
@@ -207,6 +224,9 @@ class KeywordIndex:
 
         Args:
             texts: the new documents' `keyword_text`.
+
+        Returns:
+            Their rows' scores per word.
 
         Raises:
             ValueError: this index was saved without its STATS.

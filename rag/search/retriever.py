@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import sort_key
 from rag.documents.names import modern_text, modernise
-from rag.errors import IndexUnavailable, StaleIndex
+from rag.errors import StaleIndex
 from rag.index.backend import Request
-from rag.index.keyword import KeywordIndex, params
-from rag.index.store import Index
+from rag.index.keyword import KeywordIndex
 from rag.search.citation import cite
 from rag.search.filters import CollectionFilter, CollectionPreference, DateFilter, checked_collections
 from rag.search.highlight import Highlighter, SentenceScore
@@ -28,7 +26,7 @@ from rag.search.params import Mode, SortOrder, checked_k, checked_range
 from rag.search.question import Question, understand, warm_up
 from rag.search.results import Hit, Results, Signal
 from rag.search.signals import Signals
-from rag.settings import DEFAULT_K, Settings
+from rag.settings import DEFAULT_K, ENV_VARS, Settings
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -37,8 +35,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.index.backend import Backend, WordIndex
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
     from rag.index.encoders.sentence_transformer import Encoder
-    from rag.index.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +59,15 @@ class Retriever:
     notes: tuple[str, ...] = ()  # said in every Results.notes, e.g. that the index's staleness was not checked
     corpus_dir: Path | None = None  # the corpus folder `load` checked the index against
 
-    def __init__(self, index: Backend, encoder: Encoder | None = None, settings: Settings | None = None):
+    def __init__(self, index: Backend, encoder: Encoder | OnnxEncoder | None, settings: Settings):
+        """Args:
+            index: The index to search.
+            encoder: What encodes questions; None: sentence-transformers for the index's model.
+            settings: The ranking constants, the BM25 parameters, `max_k`, `modern_names`.
+        """
         from rag.index.encoders.sentence_transformer import Encoder
 
-        self.settings = settings = settings or Settings.from_env()
+        self.settings = settings
         self.index = index
         self.encoder = encoder or Encoder(index.manifest.model or settings.model, model_cache=settings.model_cache)
         self.min_similarity = settings.min_similarity
@@ -81,8 +84,8 @@ class Retriever:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, corpus: str | Path | None = None, model: str | None = None,
-             check: bool = True, rebuild: bool = False) -> Retriever:
-        """Open an index folder (default: the configured `embeddings/index/`) and its query encoder.
+             check: bool = True, rebuild: bool = False, settings: Settings | None = None) -> Retriever:
+        """Open an index folder and its query encoder (`rag.index.opening.open_index`).
 
         The model is the one the index was built with, unless `model` (or `RAG_MODEL`) asks for another.
         Questions are encoded by the index's verified ONNX export (no torch); an index whose rebuild found
@@ -94,58 +97,41 @@ class Retriever:
         built from (recorded in its manifest); `corpus` overrides it; a recorded folder that no longer exists
         is not checked (said in every `Results.notes` and logged). With `rebuild`, a missing or stale index is
         first rebuilt, in this process, from that same corpus.
-        """
-        from rag.index.encoders.choose import choose
-        from rag.index.manifest import read_manifest, rebuild_command
-        from rag.index.pagecache import warm
-        from rag.index.versions import check_output_path
-        from rag.settings import ENV_VARS
 
-        settings = Settings.from_env(index_dir=path, model=model)
-        try:
-            manifest = read_manifest(settings.index_dir)
-        except IndexUnavailable:
-            manifest = None  # Index.load below says what is wrong and how to rebuild
-        if model is None and not os.environ.get(ENV_VARS["model"]) and manifest is not None and manifest.model:
-            settings = replace(settings, model=manifest.model)  # nobody asked for another: the index's own
-        corpus_dir, notes = corpus_of(settings, manifest, corpus)
-        settings = replace(settings, corpus_dir=corpus_dir or settings.corpus_dir)
-        # The command to suggest names the index's own corpus, even a vanished one, never the default.
-        command = rebuild_command(settings.index_dir, corpus_dir or (manifest and manifest.corpus_folder),
-                                  settings.model)
-        try:
-            index = Index.load(settings.index_dir)
-        except IndexUnavailable:
-            if not rebuild or corpus_dir is None:
-                raise
-            check_output_path(settings.index_dir)  # refused before saying it builds there
-            log.warning("no usable index at %s; building it from %s", settings.index_dir, corpus_dir)
-            rebuild_index(settings)
-            index = Index.load(settings.index_dir)
-        if check:
-            reasons = current_staleness(index, corpus_dir, settings)
-            if reasons and rebuild and corpus_dir is not None:
-                log.warning("the index at %s is out of date (%s); rebuilding it from %s",
-                            settings.index_dir, "; ".join(reasons), corpus_dir)
-                rebuild_index(settings)
-                index = Index.load(settings.index_dir)
-                reasons = current_staleness(index, corpus_dir, settings)
-            if reasons:
-                raise StaleIndex(f"the index at {settings.index_dir} is out of date ({'; '.join(reasons)}); "
-                                 f"rebuild it with `{command}`")
-        warm(index.search_files())  # read into the page cache while the encoder loads (`rag.index.pagecache`)
-        chosen = choose(settings, built=index.manifest, questions=True,
-                        check_texts=[doc.embedding_text for doc in index.documents[:256]])
-        encoder, notice = chosen.encoder, chosen.notice
-        if notice:
-            log.warning("index at %s: %s", settings.index_dir, notice)
-            notes.append(notice)
-        if encoder.dimension != index.dimension:
-            raise StaleIndex(f"the index holds {index.dimension}-dimensional vectors but {settings.model} makes "
-                             f"{encoder.dimension}; rebuild it with `{command}`")
-        retriever = cls(index, encoder, settings)
-        retriever.notes = tuple(notes)
-        retriever.corpus_dir = corpus_dir
+        This is the Python entry point: without `settings` it reads the environment (`Settings.from_env`), as
+        the command line does.
+
+        Args:
+            path: The index folder; None: `settings.index_dir` (by default the configured `embeddings/index/`).
+            corpus: The corpus folder to check against; None: the one the index records.
+            model: The model to ask with; None: the index's own.
+            check: Refuse a stale index.
+            rebuild: Rebuild a missing or stale index first.
+            settings: The settings to use instead of the environment's; their `model` is taken as asked for
+                only when `model` is given too (else the index's own is used, as without `RAG_MODEL`).
+
+        Returns:
+            The retriever, its `notes` and `corpus_dir` set.
+
+        Raises:
+            IndexUnavailable: No usable index.
+            StaleIndex: The index is stale (with `check`) or holds vectors of another dimension than the model's.
+            RebuildError, CorpusError, ModelError: A rebuild asked for cannot be made.
+            SettingsError: A setting in the environment cannot be used.
+        """
+        from rag.index.opening import open_index
+
+        if settings is None:
+            settings = Settings.from_env(index_dir=path, model=model)
+            model_given = model is not None or bool(os.environ.get(ENV_VARS["model"]))
+        else:
+            settings = replace(settings, **{name: value for name, value in (("index_dir", path), ("model", model))
+                                            if value is not None})
+            model_given = model is not None
+        opened = open_index(settings, corpus=corpus, model_given=model_given, check=check, rebuild=rebuild)
+        retriever = cls(opened.index, opened.encoder, opened.settings)
+        retriever.notes = opened.notes
+        retriever.corpus_dir = opened.corpus_dir
         return retriever
 
     @property
@@ -161,7 +147,21 @@ class Retriever:
         """The k documents that best answer the question, within the date range asked for (and the
         `collections` named, when given: one name or several, with or without their date span).
 
-        Explicit `date_from`/`date_to` replace any date range read from the question.
+        Args:
+            question: The question as typed; a date phrase in it ("in 1964") filters, names in old spellings
+                are read in modern ones.
+            k: How many hits (at most `Settings.max_k`).
+            date_from: Earliest date; explicit dates replace any date range read from the question.
+            date_to: Latest date.
+            sort: "relevance" or "date".
+            mode: "hybrid", "semantic" or "keyword".
+            collections: Only these collections.
+
+        Returns:
+            The hits with citations and highlights, how many matched, and notes on how the question was read.
+
+        Raises:
+            QueryError: A bad k, date, order, mode or collection (DateError for a date).
         """
         k, sort, mode = checked_k(k, self.settings.max_k), SortOrder(sort), Mode(mode)
         wanted = self.collection_filter.resolve(checked_collections(collections))
@@ -212,7 +212,14 @@ class Retriever:
     def sentence_scores(self, results: Results) -> list[list[SentenceScore]]:
         """Each hit's summary sentences scored against the words searched (`results.query`): cosine from the
         stored sentence vectors (0.0 when the index has none) and keyword share. For the chat's synthesis;
-        encodes the query once more (a few milliseconds) rather than widening `Results`."""
+        encodes the query once more (a few milliseconds) rather than widening `Results`.
+
+        Args:
+            results: What `search` returned.
+
+        Returns:
+            Per hit, its sentences' scores (none for a listing by date alone).
+        """
         if not results.query:
             return [[] for _ in results]
         vector = self.encoder.encode([results.query])[0] if self.index.sentences is not None else None
@@ -267,49 +274,3 @@ def _keyword_index(index: Backend, settings: Settings) -> WordIndex:
         log.info("index at %s: %s; building the BM25 index in memory", index.path,
                  "no saved BM25 index" if index.keyword is None else "saved BM25 index has other settings")
     return keyword
-
-
-# ------------------------------------------------------------------------------------ stale index guard
-
-
-def corpus_of(settings: Settings, manifest: Manifest | None,
-              corpus: str | Path | None) -> tuple[Path | None, list[str]]:
-    """The corpus folder an index is checked (and rebuilt) against, and notes for the user: `corpus` when
-    given, else the folder the manifest records, else (no index yet, or an index that records none) the
-    configured one. None, with a note, when the recorded folder no longer exists."""
-    if corpus is not None:
-        return Path(corpus).expanduser(), []
-    if manifest is None or manifest.corpus_folder is None:
-        return settings.corpus_dir, []
-    if manifest.corpus_folder.is_dir():
-        return manifest.corpus_folder, []
-    note = (f"staleness not checked: the corpus folder the index was built from, {manifest.corpus_folder}, "
-            "no longer exists")
-    log.warning("index at %s: %s", settings.index_dir, note)
-    return None, [note]
-
-
-def current_staleness(index: Index, corpus_dir: Path | None, settings: Settings) -> list[str]:
-    """Why the index no longer matches the corpus in `corpus_dir` (None: not checked), the model, or lacks
-    up-to-date sentence vectors and BM25 index for `settings`."""
-    from rag.documents.corpus import load_corpus
-    from rag.index.manifest import model_staleness, parts_staleness
-
-    bm25 = params(settings)
-    if corpus_dir is None:
-        return model_staleness(index.manifest, settings.model, settings.model_cache) + parts_staleness(
-            index.manifest, bm25)
-    return index.staleness(load_corpus(corpus_dir), settings.model, bm25=bm25, model_cache=settings.model_cache)
-
-
-def rebuild_index(settings: Settings) -> None:
-    """Bring the index at settings.index_dir up to date with settings.corpus_dir, in this process (progress
-    bar only on a terminal), and log the rebuild's one-line summary as the rebuild script prints it. Raises
-    RebuildError, CorpusError or ModelError when it cannot."""
-    from rag.index.build import rebuild
-
-    report = rebuild(settings, progress=sys.stderr.isatty())
-    if report.notice:
-        log.warning("%s", report.notice)
-    log.warning("%s", report.line(settings.index_dir))
-

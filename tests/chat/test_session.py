@@ -24,14 +24,14 @@ class Recorder:
 
 def test_blank_dates_are_open_and_choices_are_normalised():
     recorder = Recorder()
-    Chat(recorder).search("Romania", 5, " ", "1964-03 ", sort="Date", mode=" KEYWORD")
+    Chat(recorder, None, Settings()).search("Romania", 5, " ", "1964-03 ", sort="Date", mode=" KEYWORD")
     assert recorder.calls == [("Romania", {"k": 5, "date_from": None, "date_to": "1964-03", "sort": "date",
                                            "mode": "keyword", "collections": None})]
 
 
 def test_reply_uses_the_settings_default_k_and_lists_by_date():
     recorder = Recorder()
-    reply = Chat(recorder, settings=Settings(chat_k=7)).reply("Romania", None)
+    reply = Chat(recorder, None, Settings(chat_k=7)).reply("Romania", None)
     assert recorder.calls[0][1]["k"] == 7 and recorder.calls[0][1]["sort"] == SortOrder.DATE.value
     assert recorder.calls[0][1]["mode"] == Mode.HYBRID.value
     assert "No document matched" in reply.answer
@@ -44,13 +44,13 @@ def test_reply_uses_the_settings_default_k_and_lists_by_date():
 ])
 def test_bad_controls_are_one_message_and_search_nothing(options, message):
     recorder = Recorder()
-    reply = Chat(recorder).reply("Romania", None, **options)
+    reply = Chat(recorder, None, Settings()).reply("Romania", None, **options)
     assert reply.answer.startswith("**Could not search:**") and escape(message) in reply.answer
     assert reply.results is None and recorder.calls == []
 
 
 def test_reply_passes_the_collections_on_only_when_some_are_ticked():
     recorder = Recorder()
-    Chat(recorder).reply("Romania", None, collections=["Cuban Missile Crisis"])
-    Chat(recorder).reply("Romania", None, collections=[])
+    Chat(recorder, None, Settings()).reply("Romania", None, collections=["Cuban Missile Crisis"])
+    Chat(recorder, None, Settings()).reply("Romania", None, collections=[])
     assert recorder.calls[0][1]["collections"] == ["Cuban Missile Crisis"] and "collections" not in recorder.calls[1][1]

@@ -29,9 +29,10 @@ def test_the_held_out_split_shares_no_question_with_the_tune_split():
 
 def test_the_grid_adapter_sets_the_constants(bundled_index, encoder):
     from rag.search.retriever import Retriever
+    from rag.settings import Settings
 
     question = "Soviet propaganda against China"
-    default = [hit.score for hit in Retriever(bundled_index, encoder).search(question)]
+    default = [hit.score for hit in Retriever(bundled_index, encoder, Settings()).search(question)]
     tuned = evaluate.tuned_retriever(bundled_index, encoder, rrf_k=60, keyword_weight=1.0, bm25_b=0.75)
     assert (tuned.settings.rrf_k, tuned.settings.keyword_weight, tuned.settings.bm25_b) == (60, 1.0, 0.75)
     assert [hit.score for hit in tuned.search(question)] != default

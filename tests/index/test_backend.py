@@ -40,7 +40,7 @@ def _members(protocol) -> list[str]:
 def test_each_part_implements_its_interface_in_both_forms():
     vectors = FaissVectors.build(_unit(20), "Flat")
     sentences = SentenceVectors.assemble([1] * 20, _unit(20, seed=1))
-    words = KeywordIndex.build(TEXTS)
+    words = KeywordIndex.build(TEXTS, Settings())
     parts = {VectorIndex: (vectors, vectors.with_delta(_unit(2, seed=2), np.array([3]))),
              SentenceIndex: (sentences, sentences.with_delta(SentenceVectors.assemble([1], _unit(1)), np.array([3]))),
              WordIndex: (words, words.with_delta(["Zanzibar envoy"], np.array([1])))}
@@ -98,7 +98,7 @@ def test_unrestricted_search_never_returns_a_retired_row_and_finds_the_delta():
 
 
 def test_words_segmented_with_no_delta_score_as_the_base():
-    base = KeywordIndex.build(TEXTS)
+    base = KeywordIndex.build(TEXTS, Settings())
     same = SegmentedKeywordIndex(base, KeywordDelta.empty(), NONE)
     for question in ("Rumania split", "ban treaty", "nothing here", "Moscow radio ban"):
         assert same.terms(question) == base.terms(question)
@@ -108,7 +108,7 @@ def test_words_segmented_with_no_delta_score_as_the_base():
 
 
 def test_words_built_again_for_other_settings_still_never_match_a_retired_row():
-    segmented = KeywordIndex.build(TEXTS).with_delta(["Rumania mediates again"], np.array([1]))
+    segmented = KeywordIndex.build(TEXTS, Settings()).with_delta(["Rumania mediates again"], np.array([1]))
     rebuilt = segmented.rebuilt([*TEXTS, "Rumania mediates again"], Settings(bm25_b=0.75))
     assert rebuilt.params["b"] == 0.75 and rebuilt.count == segmented.count == 5
     scores = rebuilt.scores("Rumania mediates")

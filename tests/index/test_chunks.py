@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from rag.index import chunks
-from rag.index.chunks import CHUNK_ENV, WorkFolder, texts_key, work_folder
+from rag.index.chunks import (
+    CHUNK_ENV,
+    PAUSE_AFTER_CHUNK_ENV,
+    PAUSE_BEFORE_SWAP_ENV,
+    RebuildHooks,
+    WorkFolder,
+    texts_key,
+    work_folder,
+)
 
 KEY = {"model": "m", "fingerprint": "f", "backend": "onnx", "dimension": 4}
 
@@ -31,31 +39,37 @@ def _items(n: int) -> list[list[str]]:
     return [[f"text {i}" + "!" * (i % 5)] for i in range(n)]
 
 
-def _embed(work, items, encoder, lines):
+def _embed(work, items, encoder, lines, hooks=None):
     return chunks.embed(work, "documents", items, encoder, label="embedding", unit="docs", progress=False,
-                        say=lines.append)
+                        say=lines.append, hooks=hooks)
 
 
 def test_the_working_folder_is_a_sibling_of_the_index(tmp_path):
     assert work_folder(tmp_path / "embeddings" / "index") == tmp_path / "embeddings" / "index.work"
 
 
-def test_a_resumed_run_embeds_only_what_no_chunk_holds_and_says_so(tmp_path, monkeypatch):
-    monkeypatch.setenv(CHUNK_ENV, "3")
+def test_the_test_only_hooks_are_read_from_the_environment_once():
+    assert RebuildHooks.from_env({}) == RebuildHooks(chunk_documents=chunks.CHUNK_DOCUMENTS)
+    hooks = RebuildHooks.from_env({CHUNK_ENV: "3", PAUSE_AFTER_CHUNK_ENV: "0.5", PAUSE_BEFORE_SWAP_ENV: "60"})
+    assert hooks == RebuildHooks(chunk_documents=3, pause_after_chunk=0.5, pause_before_swap=60.0)
+
+
+def test_a_resumed_run_embeds_only_what_no_chunk_holds_and_says_so(tmp_path):
+    hooks = RebuildHooks.from_env({CHUNK_ENV: "3"})
     work, items = WorkFolder(tmp_path / "w", KEY), _items(10)
     stopped, lines = FakeEncoder(fail_after=6), []
     with pytest.raises(KeyboardInterrupt):
-        _embed(work, items, stopped, lines)
+        _embed(work, items, stopped, lines, hooks)
     assert len(list((tmp_path / "w").glob("documents-*.json"))) == 2  # two whole chunks of 3 kept
     assert lines == [f"stopped: 6 of 10 documents embedded are kept in {tmp_path / 'w'}; run the rebuild again "
                      "to resume"]
 
     resumed, lines = FakeEncoder(), []
-    vectors, reused, reused_texts = _embed(work, items, resumed, lines)
+    vectors, reused, reused_texts = _embed(work, items, resumed, lines, hooks)
     assert (reused, reused_texts) == (6, 6)
     assert sorted(resumed.texts) == sorted(t for item in items[6:] for t in item)
     assert lines == [f"resuming: 6 of 10 documents already embedded ({tmp_path / 'w'})"]
-    clean = _embed(WorkFolder(tmp_path / "clean", KEY), items, FakeEncoder(), [])[0]
+    clean = _embed(WorkFolder(tmp_path / "clean", KEY), items, FakeEncoder(), [], hooks)[0]
     np.testing.assert_array_equal(np.concatenate(vectors), np.concatenate(clean))
 
 

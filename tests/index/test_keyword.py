@@ -14,22 +14,22 @@ TEXTS = ["Zhou Enlai criticizes the test ban treaty", "Romanian party negotiatio
 
 
 def test_stemming_matches_word_forms():
-    scores = KeywordIndex.build(TEXTS).scores("negotiating with Romania")
+    scores = KeywordIndex.build(TEXTS, Settings()).scores("negotiating with Romania")
     assert int(np.argmax(scores)) == 1 and scores[1] > 0
 
 
 def test_question_framing_and_stopwords_do_not_match():
-    index = KeywordIndex.build(TEXTS)
+    index = KeywordIndex.build(TEXTS, Settings())
     assert index.terms("What did they say about it?") == []
     assert not index.scores("What did they say about it?").any()
 
 
 def test_words_outside_the_collection_score_nothing():
-    assert not KeywordIndex.build(TEXTS).scores("chocolate cake").any()
+    assert not KeywordIndex.build(TEXTS, Settings()).scores("chocolate cake").any()
 
 
 def test_allowed_rows_mask_the_rest():
-    scores = KeywordIndex.build(TEXTS).scores("Zhou test ban", np.array([False, True, True, True]))
+    scores = KeywordIndex.build(TEXTS, Settings()).scores("Zhou test ban", np.array([False, True, True, True]))
     assert scores[0] == 0
 
 
@@ -56,7 +56,7 @@ def test_the_collection_name_is_searchable():
     doc = Document.create(date="1963", date_text="1963", title="Report", collection="Cuban Missile Crisis",
                           summary="Text.")
     assert "Cuban Missile Crisis" in keyword_text(doc)
-    index = KeywordIndex.build([keyword_text(doc), "Report. Text. Sino-Soviet Split"])
+    index = KeywordIndex.build([keyword_text(doc), "Report. Text. Sino-Soviet Split"], Settings())
     assert index.scores("missile crisis")[0] > 0 and index.scores("missile crisis")[1] == 0
 
 
@@ -77,7 +77,7 @@ def test_a_saved_index_loads_memory_mapped_with_the_same_scores(tmp_path, bundle
 
 
 def test_a_saved_index_of_another_size_is_refused(tmp_path):
-    built = KeywordIndex.build(TEXTS)
+    built = KeywordIndex.build(TEXTS, Settings())
     built.save(tmp_path)
     with pytest.raises(ValueError, match="holds 4 documents, not 5"):
         KeywordIndex.load(tmp_path, built.params, 5)
@@ -89,7 +89,7 @@ def test_documents_are_indexed_with_names_in_modern_spelling_so_either_spelling_
     new = Document.create(date="1963", date_text="1963", title="Zhou Enlai in Beijing", collection="C",
                           summary="Khrushchev meets Mao Zedong.")
     assert keyword_text(old) == "Zhou Enlai in Beijing Khrushchev meets Mao Zedong. C"
-    index = KeywordIndex.build([keyword_text(old), keyword_text(new), "Report on Albania"])
+    index = KeywordIndex.build([keyword_text(old), keyword_text(new), "Report on Albania"], Settings())
     for query in ("Zhou Enlai Beijing", "Mao Zedong", "Khrushchev"):
         scores = index.scores(query)
         assert scores[0] > 0 and scores[0] == pytest.approx(scores[1]) and scores[2] == 0
@@ -118,7 +118,7 @@ def test_a_delta_row_scores_as_it_would_in_one_index_built_with_it(method):
 
 
 def test_an_index_saved_without_its_statistics_takes_no_delta(tmp_path):
-    base = KeywordIndex.build(["Soviet envoy in Peking", "Test ban treaty"])
+    base = KeywordIndex.build(["Soviet envoy in Peking", "Test ban treaty"], Settings())
     base.save(tmp_path)
     (tmp_path / "bm25" / STATS).unlink()
     loaded = KeywordIndex.load(tmp_path, base.params, 2)

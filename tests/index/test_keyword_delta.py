@@ -8,11 +8,12 @@ import pytest
 
 from rag.index.keyword import KeywordIndex
 from rag.index.keyword_delta import KeywordDelta, SegmentedKeywordIndex
+from rag.settings import Settings
 
 
 def test_a_segmented_index_finds_delta_words_and_never_a_retired_row(tmp_path):
     texts = ["Soviet envoy in Peking", "Rumania mediates the split", "Test ban treaty signed"]
-    base = KeywordIndex.build(texts)
+    base = KeywordIndex.build(texts, Settings())
     base.save(tmp_path)
     loaded = KeywordIndex.load(tmp_path, base.params, 3)
     assert loaded.average_length == pytest.approx(base.average_length)

@@ -34,5 +34,6 @@ def test_reading_a_file_that_a_new_version_removed_is_no_error(tmp_path):
 
 def test_an_index_built_in_memory_has_no_files_to_warm(encoder, bundled_corpus):
     from rag.index.build import in_memory
+    from rag.settings import Settings
 
-    assert in_memory(bundled_corpus.documents[:3], encoder).search_files() == []
+    assert in_memory(bundled_corpus.documents[:3], encoder, settings=Settings()).search_files() == []

@@ -56,7 +56,7 @@ def _full_index(n: int = 6) -> Index:
     counts = [i % 3 for i in range(n)]
     manifest = Manifest(model=MODEL, model_fingerprint=Encoder(MODEL).fingerprint)
     return Index.build(docs, _unit(n), manifest, sentences=SentenceVectors.assemble(counts, _unit(sum(counts), seed=1)),
-                       keyword=KeywordIndex.build([keyword_text(d) for d in docs]))
+                       keyword=KeywordIndex.build([keyword_text(d) for d in docs], Settings()))
 
 
 def _best(index: Index, vector: np.ndarray, **options) -> list[tuple[int, float]]:

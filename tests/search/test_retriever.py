@@ -120,7 +120,7 @@ def test_a_named_collection_finds_its_documents(bundled_index, encoder):
     import numpy as np
 
     vectors = np.vstack([bundled_index.vectors, encoder.encode([d.embedding_text for d in extra])])
-    results = Retriever(Index.build(docs, vectors, model=encoder.name), encoder).search(
+    results = Retriever(Index.build(docs, vectors, model=encoder.name), encoder, Settings()).search(
         "documents in the Cuban missile crisis collection", k=3)
     assert {h.doc.collection for h in results.hits} == {"Cuban Missile Crisis"}
     assert any("names Cuban Missile Crisis" in note for note in results.notes)
@@ -133,7 +133,8 @@ def test_collections_limit_the_search(bundled_index, encoder):
     import numpy as np
 
     vectors = np.vstack([bundled_index.vectors, encoder.encode([d.embedding_text for d in extra])])
-    two = Retriever(Index.build([*bundled_index.documents, *extra], vectors, model=encoder.name), encoder)
+    two = Retriever(Index.build([*bundled_index.documents, *extra], vectors, model=encoder.name), encoder,
+                    Settings())
     cuban = two.search("Soviet Union", k=10, collections=["cuban missile crisis"])
     assert len(cuban) == 3 and {h.doc.collection for h in cuban} == {"Cuban Missile Crisis"}
     assert "only the collection Cuban Missile Crisis" in cuban.notes
@@ -286,7 +287,7 @@ def test_other_bm25_settings_make_the_index_stale_and_a_direct_retriever_builds_
                                          r"now method=bm25\+ k1=1.2 b=0.3 .*python -m embeddings.rebuild"):
         Retriever.load(built_index, corpus=ROOT / "corpus")
     index = Index.load(built_index)
-    retriever = Retriever(index, settings=Settings.from_env())
+    retriever = Retriever(index, None, Settings.from_env())
     assert retriever.keyword is not index.keyword and retriever.keyword.params["k1"] == 1.2
 
 
@@ -305,7 +306,7 @@ def test_an_old_format_index_loads_stale_and_highlights_by_words(built_index, tm
         Retriever.load(folder, corpus=ROOT / "corpus")
     old = Retriever.load(folder, corpus=ROOT / "corpus", check=False)
     assert old.index.sentences is None and old.index.keyword is None
-    new = Retriever(Index.load(built_index), encoder)
+    new = Retriever(Index.load(built_index), encoder, Settings())
     question = "Did Soviet citizens hear Chinese radio?"
     assert [h.doc.id for h in old.search(question)] == [h.doc.id for h in new.search(question)]
     assert old.search(question)[0].highlight  # chosen by shared words alone
@@ -360,7 +361,7 @@ def spellings_retriever(encoder):
 
     docs = [Document.create(date=date, date_text=date, title=title, collection="Test", summary=summary)
             for date, title, summary in OLD_AND_NEW]
-    return Retriever(in_memory(docs, encoder), encoder, Settings())
+    return Retriever(in_memory(docs, encoder, settings=Settings()), encoder, Settings())
 
 
 @pytest.mark.parametrize("question", ["Zhou Enlai in Beijing", "Chou En-lai in Peking"])

@@ -37,7 +37,7 @@ def _index() -> Index:
     docs = yearly_documents(6)
     counts = [int(bool(d.summary)) for d in docs]  # each summary one sentence, of its document's vector
     return Index.build(docs, _unit(6), sentences=SentenceVectors.assemble(counts, _unit(6)[np.flatnonzero(counts)]),
-                       keyword=KeywordIndex.build([keyword_text(d) for d in docs]))
+                       keyword=KeywordIndex.build([keyword_text(d) for d in docs], Settings()))
 
 
 def test_a_request_runs_the_signals_it_weights_over_its_allowed_rows():
