@@ -8,6 +8,7 @@ edge at run time); one under `if TYPE_CHECKING:` does not (it never runs).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,13 @@ def test_each_heavy_library_enters_through_one_module(library):
 def test_no_module_in_rag_is_over_350_lines():
     sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in _sources(RAG).items()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_readme_where_things_live_names_every_module_and_only_modules_that_exist():
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Where things live", 1)[1].split("\n## ")[0]
+    named = set(re.findall(r"`([\w/]+\.py)`", section))
+    modules = [path for path in RAG.rglob("*.py") if path.name not in ("__init__.py", "__main__.py")]
+    assert sorted(str(p.relative_to(ROOT)) for p in modules if p.name not in {Path(n).name for n in named}) == []
+    everything = {p.name for p in ROOT.rglob("*.py") if ".venv" not in p.parts} | {
+        str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py") if ".venv" not in p.parts}
+    assert sorted(n for n in named if n not in everything and Path(n).name not in everything) == []
