@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.documents.names import modern_text
+from rag.index import bm25_formulas
 from rag.index.files import BM25, fsync_tree
 from rag.index.keyword_delta import KeywordDelta, SegmentedKeywordIndex
 
@@ -232,7 +233,6 @@ class KeywordIndex:
             ValueError: this index was saved without its STATS.
         """
         import numpy as np
-        from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
         if self.average_length is None:
             raise ValueError(f"the BM25 index lacks {STATS}")
@@ -249,16 +249,16 @@ class KeywordIndex:
             if term in known:
                 frequency[column] += int(indptr[known[term] + 1] - indptr[known[term]])
         total = self.count + len(tokens)
-        idf_of, tfc = _select_idf_scorer(bm25.idf_method), _select_tfc_scorer(bm25.method)
-        idf = np.array([idf_of(int(df), N=total) for df in frequency], dtype=np.float64)
+        idf_of, tfc = bm25_formulas.idf(bm25.idf_method), bm25_formulas.term_frequency(bm25.method)
+        idf = np.array([idf_of(int(df), total) for df in frequency], dtype=np.float64)
         average = self.average_length or 1.0
         floor = np.zeros(len(vocabulary))
         if bm25.method in bm25.methods_requiring_nonoccurrence:  # BM25L/+ store scores less the absent score
-            floor = idf * tfc(tf_array=0, l_d=average, l_avg=average, k1=bm25.k1, b=bm25.b, delta=bm25.delta)
+            floor = idf * tfc(0, average, average, bm25.k1, bm25.b, bm25.delta)
         rows, columns, values = [], [], []
         for row, (doc_columns, tf) in enumerate(counts):
-            score = idf[doc_columns] * tfc(tf_array=tf.astype(np.float64), l_d=len(tokens[row]), l_avg=average,
-                                            k1=bm25.k1, b=bm25.b, delta=bm25.delta)
+            score = idf[doc_columns] * tfc(tf.astype(np.float64), len(tokens[row]), average, bm25.k1, bm25.b,
+                                            bm25.delta)
             values.append(score - floor[doc_columns])
             rows.append(np.full(len(doc_columns), row, dtype=np.int32))
             columns.append(doc_columns)
