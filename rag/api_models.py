@@ -168,7 +168,14 @@ class ApiModels:
         return {field.alias or name for name, field in model.model_fields.items()} - {"collection"}
 
     def must_be(self, name: str) -> str:
-        """What the parameter `name` must be, in the words of an error message."""
+        """What the parameter `name` must be, in the words of an error message.
+
+        Args:
+            name: A request parameter's name (`q`, `k`, `date_from`, ...).
+
+        Returns:
+            The phrase the message ends with; "something else" for a name it does not know.
+        """
         return {"q": f"text with at least one non-space character, at most {Q_MAX} characters",
                 "k": f"a whole number from 1 to {self.max_k}",
                 "date_from": "a date YYYY, YYYY-MM or YYYY-MM-DD (or empty or null: no bound)",

@@ -34,7 +34,12 @@ class Registration(Protocol):
 
     name: str
 
-    def load(self) -> Any: ...
+    def load(self) -> Any:
+        """The command it names, imported on first use.
+
+        Returns:
+            The `Command` (or a function making one) the registration points to.
+        """
 
 
 @dataclass(frozen=True)

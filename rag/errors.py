@@ -82,6 +82,7 @@ class CorpusError(RagError, ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def line(self) -> str:
+        """As `RagError.line`: the first problem, and how many more there are."""
         more = len(self.problems) - 1
         return f"corpus: {self.problems[0]}" + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
 
@@ -129,14 +130,30 @@ class CommandParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        """Print a usage error as one line and exit with QueryError's status, instead of argparse's usage block.
+
+        Args:
+            message: What argparse found wrong.
+
+        Raises:
+            SystemExit: Always, with status 2.
+        """
         print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(QueryError.exit_code)
 
 
 def run_command(command: Callable[[], int]) -> int:
-    """Run one command-line action: a RagError becomes `error: <one line>` on stderr and its exit status,
-    Ctrl-C exits 130 and SIGTERM 143 after the same cleanup (`Terminated`), a reader that closed the pipe
-    (`| head`) is no error; never a traceback for a failure the user can act on."""
+    """Run one command-line action, turning every failure the user can act on into a line and an exit status.
+
+    A RagError becomes `error: <one line>` on stderr and its exit status, Ctrl-C exits 130 and SIGTERM 143 after
+    the same cleanup (`Terminated`), a reader that closed the pipe (`| head`) is no error; never a traceback.
+
+    Args:
+        command: The action; it returns its exit status.
+
+    Returns:
+        The command's exit status, the error's `exit_code`, 130, 143, or 0 for a closed pipe.
+    """
     try:
         with sigterm_as_interrupt():
             return command()

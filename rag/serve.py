@@ -76,11 +76,17 @@ class Server(uvicorn.Server):
         self.hurry = False  # a second signal: close what is still open without waiting for the grace's end
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """The SIGTERM and SIGINT handler while serving in the main thread: a first signal asks for a graceful
-        stop, a second closes what is still open at once. Unlike uvicorn's handler it does not record the signal
-        to raise again after the stop, which would end the process by SIGTERM's default or as Ctrl-C's
-        KeyboardInterrupt instead of exiting 0, nor force uvicorn's exit, which skips the application's shutdown
-        (and logs its cancellation as a traceback)."""
+        """The SIGTERM and SIGINT handler while serving in the main thread.
+
+        A first signal asks for a graceful stop, a second closes what is still open at once. Unlike uvicorn's handler
+        it does not record the signal to raise again after the stop, which would end the process by SIGTERM's default
+        or as Ctrl-C's KeyboardInterrupt instead of exiting 0, nor force uvicorn's exit, which skips the application's
+        shutdown (and logs its cancellation as a traceback).
+
+        Args:
+            sig: The signal's number.
+            frame: The frame it interrupted (unused).
+        """
         if self.should_exit:
             self.hurry = True
             return
@@ -90,7 +96,11 @@ class Server(uvicorn.Server):
             _exit_by(self.exit_within)
 
     async def shutdown(self, sockets=None) -> None:
-        """uvicorn's stop, with the streams ended first and what is still open closed after GRACE_SECONDS."""
+        """uvicorn's stop, with the streams ended first and what is still open closed after GRACE_SECONDS.
+
+        Args:
+            sockets: As for `uvicorn.Server.shutdown`.
+        """
         logging.getLogger("uvicorn.error").addFilter(_not_cancelled)
         for end_streams in self.on_stop:
             try:

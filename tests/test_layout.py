@@ -148,3 +148,26 @@ def test_readme_where_things_live_names_every_module_and_only_modules_that_exist
     everything = {p.name for p in ROOT.rglob("*.py") if ".venv" not in p.parts} | {
         str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py") if ".venv" not in p.parts}
     assert sorted(n for n in named if n not in everything and Path(n).name not in everything) == []
+
+
+def _public_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The module-level functions and the methods of its top-level classes, public ones only."""
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
+    found = [node for node in tree.body if isinstance(node, kinds)]
+    for cls in tree.body:
+        if isinstance(cls, ast.ClassDef) and not cls.name.startswith("_"):
+            found += [node for node in cls.body if isinstance(node, kinds)]
+    return [node for node in found if not node.name.startswith("_")]
+
+
+def test_public_names_have_args_and_returns_docstrings():
+    missing = []
+    for path in _sources(RAG).values():
+        for node in _public_functions(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            args = node.args
+            params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs if a.arg not in ("self", "cls")]
+            params += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+            doc = ast.get_docstring(node)
+            if doc is None or (params and "Args:" not in doc and not doc.startswith("As `")):
+                missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert missing == []

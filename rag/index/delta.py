@@ -96,7 +96,7 @@ class SegmentedVectors:
 
     def search(self, query: np.ndarray, *, min_similarity: float, k: int | None = None, depth: int | None = None,
                allowed: np.ndarray | None = None) -> Found:
-        """See `rag.index.backend.VectorIndex.search`."""
+        """As `VectorIndex.search`: the base's hits without the retired rows, plus the added rows scored exactly."""
         import numpy as np
 
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
@@ -121,7 +121,7 @@ class SegmentedVectors:
                        depth)
 
     def vectors_of(self, rows: np.ndarray) -> np.ndarray:
-        """See `rag.index.backend.VectorIndex.vectors_of`."""
+        """As `VectorIndex.vectors_of`: rows past the base's count come from the added vectors."""
         import numpy as np
 
         rows = np.asarray(rows, dtype=np.int64)
@@ -133,12 +133,11 @@ class SegmentedVectors:
         return out
 
     def with_delta(self, added: np.ndarray, retired: np.ndarray) -> SegmentedVectors:
-        """See `rag.index.backend.VectorIndex.with_delta`."""
+        """As `VectorIndex.with_delta`: over the same base, replacing this delta."""
         return SegmentedVectors(self.base, added, retired)
 
     def save(self, folder: Path, skip: Collection[str] = ()) -> None:
-        """The base's files into the index folder `folder` (but those in `skip`), the added rows into its delta/
-        (`save_segments`)."""
+        """As `VectorIndex.save`: the base's files, the added rows into delta/ (`save_segments`)."""
         import numpy as np
 
         def write(delta: Path) -> None:
@@ -173,7 +172,7 @@ class SegmentedSentences:
         return self.base.total + self.added.total
 
     def of(self, row: int) -> np.ndarray:
-        """See `rag.index.backend.SentenceIndex.of`."""
+        """As `SentenceIndex.of`: rows past the base's come from the added vectors."""
         return self.added.of(row - len(self.base)) if row >= len(self.base) else self.base.of(row)
 
     def best(self, query: np.ndarray) -> np.ndarray:
@@ -189,14 +188,13 @@ class SegmentedSentences:
         return best
 
     def search(self, query: np.ndarray, *, min_similarity: float, allowed: np.ndarray | None = None) -> Found:
-        """See `rag.index.backend.SentenceIndex.search`."""
+        """As `SentenceIndex.search`: over the base and added rows, the retired ones never ranked."""
         return ranked(self.best(query), min_similarity, allowed)
 
     def with_delta(self, added: SentenceVectors, retired: np.ndarray) -> SegmentedSentences:
-        """See `rag.index.backend.SentenceIndex.with_delta`."""
+        """As `SentenceIndex.with_delta`: over the same base, replacing this delta."""
         return SegmentedSentences(self.base, added, retired)
 
     def save(self, folder: Path, skip: Collection[str] = ()) -> None:
-        """The base's files into the index folder `folder` (but those in `skip`), the delta rows' into its delta/
-        (`save_segments`)."""
+        """As `SentenceIndex.save`: the base's files, the delta rows' into delta/ (`save_segments`)."""
         save_segments(folder, skip, self.base, self.added.save)

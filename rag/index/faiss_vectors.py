@@ -88,7 +88,7 @@ class FaissVectors:
 
     def search(self, query: np.ndarray, *, min_similarity: float, k: int | None = None, depth: int | None = None,
                allowed: np.ndarray | None = None) -> Found:
-        """See `rag.index.backend.VectorIndex.search`."""
+        """As `VectorIndex.search`: an empty `allowed` finds nothing without asking faiss."""
         import numpy as np
 
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
@@ -123,13 +123,13 @@ class FaissVectors:
         return Found(found[keep], scores[keep])
 
     def vectors_of(self, rows: np.ndarray) -> np.ndarray:
-        """See `rag.index.backend.VectorIndex.vectors_of`."""
+        """As `VectorIndex.vectors_of`: read from the stored vectors."""
         import numpy as np
 
         return np.asarray(self.vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     def with_delta(self, added: np.ndarray, retired: np.ndarray) -> SegmentedVectors:
-        """See `rag.index.backend.VectorIndex.with_delta`."""
+        """As `VectorIndex.with_delta`: a `SegmentedVectors` over this index."""
         return SegmentedVectors(self, added, retired)
 
     def save(self, folder: Path, skip: Collection[str] = ()) -> None:

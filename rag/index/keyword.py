@@ -211,11 +211,11 @@ class KeywordIndex:
         return scores
 
     def with_delta(self, texts: Sequence[str], retired: np.ndarray) -> SegmentedKeywordIndex:
-        """See `rag.index.backend.WordIndex.with_delta` (the delta rows scored by `delta`)."""
+        """As `WordIndex.with_delta`: the delta rows scored by `delta`."""
         return SegmentedKeywordIndex(self, self.delta(texts), retired)
 
     def rebuilt(self, texts: Sequence[str], settings: Settings) -> KeywordIndex:
-        """See `rag.index.backend.WordIndex.rebuilt`."""
+        """As `WordIndex.rebuilt`: `KeywordIndex.build` over `texts`."""
         return KeywordIndex.build(texts, settings)
 
     def delta(self, texts: Sequence[str]) -> KeywordDelta:

@@ -132,12 +132,12 @@ class SegmentedKeywordIndex:
         return self.base.count + self.delta.size
 
     def terms(self, query: str) -> list[str]:
-        """See `rag.index.backend.WordIndex.terms`."""
+        """As `WordIndex.terms`: a word counts when the base or the delta holds it."""
         vocabulary, delta = self.base.vocabulary, self.delta.vocabulary
         return [term for term in self.base.tokenize([query])[0] if term in vocabulary or term in delta]
 
     def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
-        """See `rag.index.backend.WordIndex.scores`."""
+        """As `WordIndex.scores`: the base's scores then the delta's, retired rows 0."""
         import numpy as np
 
         scores = np.concatenate([self.base.scores(query), self.delta.scores(self.base.tokenize([query])[0])])
@@ -147,14 +147,13 @@ class SegmentedKeywordIndex:
         return scores
 
     def with_delta(self, texts: Sequence[str], retired: np.ndarray) -> SegmentedKeywordIndex:
-        """See `rag.index.backend.WordIndex.with_delta`."""
+        """As `WordIndex.with_delta`: a new delta over the same base (the base's `with_delta`)."""
         return self.base.with_delta(texts, retired)
 
     def rebuilt(self, texts: Sequence[str], settings: Settings) -> SegmentedKeywordIndex:
-        """See `rag.index.backend.WordIndex.rebuilt`: one index over every row's text, with no delta."""
+        """As `WordIndex.rebuilt`: one index over every row's text, with no delta."""
         return SegmentedKeywordIndex(self.base.rebuilt(texts, settings), KeywordDelta.empty(), self.retired)
 
     def save(self, folder: Path, skip: Collection[str] = ()) -> None:
-        """The base's bm25/ into the index folder `folder` (unless in `skip`), the delta's into its delta/
-        (`save_segments`)."""
+        """As `WordIndex.save`: the base's bm25/, the delta's into delta/ (`save_segments`)."""
         save_segments(folder, skip, self.base, self.delta.save)

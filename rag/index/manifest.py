@@ -45,6 +45,11 @@ class EncoderRecord:
 
     @classmethod
     def from_json(cls, record: Mapping) -> EncoderRecord:
+        """Read the manifest's `encoder` object, ignoring unknown keys.
+        Args:
+            record: The JSON object.
+        Returns:
+            The record."""
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in record.items() if key in known})
 
@@ -96,9 +101,14 @@ class Manifest:
 
     @classmethod
     def from_json(cls, record: Mapping, folder: Path | None = None) -> Manifest:
-        """Read a manifest.json object (of the index in `folder`, when read from one); unknown keys are ignored,
-        missing ones take their defaults. Raises ValueError when it gives neither a document count nor (before
-        format 3) the document list."""
+        """Read a manifest.json object; unknown keys are ignored, missing ones take their defaults.
+        Args:
+            record: The JSON object.
+            folder: The index folder it was read from, if any.
+        Returns:
+            The manifest.
+        Raises:
+            ValueError: It gives neither a document count nor (before format 3) the document list."""
         listed = record.get("documents")
         if listed is not None and not isinstance(listed, dict):
             raise ValueError(f"{MANIFEST} lists its documents wrongly")
@@ -120,8 +130,13 @@ class Manifest:
 
 
 def read_manifest(path: Path) -> Manifest | None:
-    """The manifest of the index at `path` (plain JSON, no heavy imports), None when there is no index. It
-    remembers the version folder `path` pointed to, where `document_hashes` reads the hashes."""
+    """The manifest of an index (plain JSON, no heavy imports).
+    Args:
+        path: The index; the version folder it names is kept, where `document_hashes` reads the hashes.
+    Returns:
+        The manifest, or None when there is no index.
+    Raises:
+        IndexUnavailable: The manifest cannot be read."""
     folder = Path(path).resolve()
     file = folder / MANIFEST
     if not file.is_file():
@@ -154,7 +169,14 @@ def document_hashes(manifest: Manifest) -> dict[str, str]:
 
 def rebuild_command(index_dir: Path, corpus_dir: Path | None = None, model: str | None = None, *,
                     full: bool = False) -> str:
-    """The rebuild command for an index, ready to paste into a shell (every path quoted)."""
+    """The rebuild command for an index, ready to paste into a shell (every path quoted).
+    Args:
+        index_dir: The index's path (`--out`).
+        corpus_dir: The corpus (`--corpus`); None leaves the default.
+        model: The model (`--model`); None leaves the default.
+        full: Rebuild from scratch (`--full`).
+    Returns:
+        The command line."""
     parts = ["python", "-m", "embeddings.rebuild"]
     if full:
         parts.append("--full")
@@ -170,7 +192,11 @@ def rebuild_command(index_dir: Path, corpus_dir: Path | None = None, model: str 
 
 
 def corpus_fingerprint(documents: Sequence[Document]) -> str:
-    """sha256 over each document's id and content hash, independent of order: equal means same content."""
+    """sha256 over each document's id and content hash, independent of order: equal means same content.
+    Args:
+        documents: The corpus documents.
+    Returns:
+        The first 16 hex digits."""
     digest = hashlib.sha256()
     for key in sorted(f"{d.id}:{d.content_hash}" for d in documents):
         digest.update(key.encode() + b"\n")
@@ -191,8 +217,13 @@ class Changes:
 
 
 def changes(manifest: Manifest | None, documents: Sequence[Document], held: Mapping[str, str] | None = None) -> Changes:
-    """Compare the corpus with the document hashes an index holds: `held` (id -> hash) when given, else
-    those of `manifest` (`document_hashes`; None: no index yet)."""
+    """Compare the corpus with the document hashes an index holds.
+    Args:
+        manifest: The index's manifest (its `document_hashes`); None: no index yet.
+        documents: The corpus documents.
+        held: id -> hash, used instead of the manifest's when given.
+    Returns:
+        The documents added, changed and unchanged, and the ids removed."""
     if held is None:
         held = document_hashes(manifest) if manifest is not None else {}
     result = Changes()
@@ -230,8 +261,13 @@ def model_staleness(manifest: Manifest, model: str, model_cache: Path | None = N
 
 
 def parts_staleness(manifest: Manifest, bm25: Mapping) -> list[str]:
-    """Reasons the index lacks, or holds outdated, sentence vectors or BM25 index for the BM25 parameters
-    `bm25` (`rag.index.keyword.params`). A rebuild refreshes them without embedding any document again."""
+    """Reasons the index lacks, or holds outdated, sentence vectors or BM25 index; a rebuild refreshes them
+    without embedding any document again.
+    Args:
+        manifest: The index's manifest.
+        bm25: The BM25 parameters asked for (`rag.index.keyword.params`).
+    Returns:
+        The reasons; empty when both are current."""
     reasons = []
     if manifest.sentences is None:
         reasons.append("the index has no summary sentence vectors (built before the rebuild stored them)")
@@ -254,11 +290,18 @@ def staleness(manifest: Manifest, documents: Sequence[Document], model: str, *, 
               titles: Mapping[str, str] | Callable[[list[str]], Mapping[str, str]] | None = None,
               bm25: Mapping | None = None, held: Mapping[str, str] | None = None,
               model_cache: Path | None = None) -> list[str]:
-    """Why an index (by its manifest) does not match the corpus documents, model and index type; empty
-    when fresh. `titles` (id -> label, or a function giving the labels of the removed ids) lets removed
-    documents be named, not just counted. With `bm25` (the BM25 parameters asked for), lacking or outdated
-    sentence vectors or BM25 index are stale too. `held` as for `changes`; the hashes are read only when the
-    corpus fingerprint differs. `model_cache` as for `model_staleness`."""
+    """Why an index does not match the corpus documents, model and index type.
+    Args:
+        manifest: The index's manifest.
+        documents: The corpus documents.
+        model: The model asked for.
+        index_type: The index type asked for; None: any.
+        titles: id -> label, or a function giving the removed ids' labels: removed documents named, not counted.
+        bm25: The BM25 parameters asked for; lacking or outdated sentence vectors or BM25 index are stale too.
+        held: As for `changes`; the hashes are read only when the corpus fingerprint differs.
+        model_cache: As for `model_staleness`.
+    Returns:
+        The reasons; empty when fresh."""
     reasons = model_staleness(manifest, model, model_cache)
     if bm25 is not None:
         reasons += parts_staleness(manifest, bm25)
@@ -278,7 +321,11 @@ def staleness(manifest: Manifest, documents: Sequence[Document], model: str, *, 
 
 
 def label(doc: Document) -> str:
-    """A document as named in staleness reasons: its printed date and (shortened) title."""
+    """A document as named in staleness reasons: its printed date and (shortened) title.
+    Args:
+        doc: The document.
+    Returns:
+        The label."""
     title = doc.title if len(doc.title) <= 70 else doc.title[:67] + "..."
     return f"{doc.date_text} {title!r}"
 

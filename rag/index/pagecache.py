@@ -21,9 +21,15 @@ MAX_SHARE = 0.5
 
 
 def warm(paths: Iterable[Path]) -> threading.Thread | None:
-    """Start reading `paths` (files, or folders whose files are read) into the page cache on a daemon
-    thread; return it, or None when there is nothing to read, the available memory is unknown (not Linux),
-    or the files would not fit in MAX_SHARE of it."""
+    """Start reading files into the page cache on a daemon thread.
+
+    Args:
+        paths: Files, or folders whose files are read.
+
+    Returns:
+        The thread, or None when there is nothing to read, the available memory is unknown (not Linux), or the
+        files would not fit in MAX_SHARE of it.
+    """
     files = [f for p in map(Path, paths) for f in (sorted(p.iterdir()) if p.is_dir() else [p]) if f.is_file()]
     total = sum(f.stat().st_size for f in files)
     available = _available_bytes()

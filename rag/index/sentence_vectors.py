@@ -116,11 +116,11 @@ class SentenceVectors:
         return best
 
     def search(self, query: np.ndarray, *, min_similarity: float, allowed: np.ndarray | None = None) -> Found:
-        """See `rag.index.backend.SentenceIndex.search`."""
+        """As `SentenceIndex.search`: each row ranked by its best sentence's cosine."""
         return ranked(self.best(query), min_similarity, allowed)
 
     def with_delta(self, added: SentenceVectors, retired: np.ndarray) -> SegmentedSentences:
-        """See `rag.index.backend.SentenceIndex.with_delta`."""
+        """As `SentenceIndex.with_delta`: a `SegmentedSentences` over these vectors."""
         return SegmentedSentences(self, added, retired)
 
     def save(self, folder: Path, skip: Collection[str] = ()) -> None:

@@ -108,8 +108,16 @@ def _holds_index(folder: Path) -> bool:
 
 @contextmanager
 def writer_lock(path: Path) -> Iterator[None]:
-    """Exclusive lock for writing the index at `path` (a `.lock` file beside it). flock is released by
-    the kernel when its holder dies, so a killed rebuild never leaves a lock that blocks."""
+    """Exclusive lock for writing an index (a `.lock` file beside it).
+
+    flock is released by the kernel when its holder dies, so a killed rebuild never leaves a lock that blocks.
+
+    Args:
+        path: The index's path.
+
+    Returns:
+        A context manager holding the lock while its block runs.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f"{path.name}.lock", "a+") as fh:
@@ -121,9 +129,21 @@ def writer_lock(path: Path) -> Iterator[None]:
 
 
 def publish(path: Path, write: Callable[[Path], None], *, before_swap: Callable[[], None] | None = None) -> Path:
-    """Make `path` name a new version whose files `write(folder)` creates; returns the version folder.
-    A plain index folder already at `path` is adopted first; the previous version is removed after the swap.
-    Raises RebuildError, before making anything, for a path `check_output_path` refuses."""
+    """Make `path` name a new version; the previous version is removed after the swap.
+
+    A plain index folder already at `path` is adopted first.
+
+    Args:
+        path: The index's path.
+        write: Creates the new version's files in the folder it is given.
+        before_swap: Called after writing, before `path` names the new version.
+
+    Returns:
+        The new version's folder.
+
+    Raises:
+        RebuildError: Before making anything, for a path `check_output_path` refuses.
+    """
     path = Path(path)
     check_output_path(path)  # also here, not only in the rebuild: `Index.save` is public
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,9 +166,19 @@ def publish(path: Path, write: Callable[[Path], None], *, before_swap: Callable[
 
 
 def clean_leftovers(path: Path) -> list[Path]:
-    """Remove what killed writers left beside `path` (temporary folders and links, superseded versions)
-    and adopt a plain index folder as a version; returns what was removed. Call under `writer_lock`.
-    Raises RebuildError for a path `check_output_path` refuses, touching nothing."""
+    """Remove what killed writers left beside `path`, and adopt a plain index folder as a version.
+
+    What is removed: temporary folders and links, superseded versions. Call under `writer_lock`.
+
+    Args:
+        path: The index's path.
+
+    Returns:
+        What was removed.
+
+    Raises:
+        RebuildError: For a path `check_output_path` refuses, touching nothing.
+    """
     path = Path(path)
     if not path.parent.is_dir():
         return []
@@ -175,10 +205,15 @@ def clean_leftovers(path: Path) -> list[Path]:
 
 
 def link_or_copy(source: Path, target: Path) -> None:
-    """Give `target` the content of `source` (a file, or a folder of files) by a hard link: versions share
-    the bytes, nothing is written. Safe because a published version's files are never written again, and
-    removing the old version only drops its names. Copied (and fsynced) when a link cannot be made (another
-    filesystem, or one without hard links)."""
+    """Give `target` the content of `source` by a hard link: versions share the bytes, nothing is written.
+
+    Safe because a published version's files are never written again, and removing the old version only drops its
+    names. Copied (and fsynced) when a link cannot be made (another filesystem, or one without hard links).
+
+    Args:
+        source: A file, or a folder of files.
+        target: Where its content goes; must not exist yet.
+    """
     source, target = Path(source), Path(target)
     if source.is_dir():
         target.mkdir()

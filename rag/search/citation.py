@@ -18,6 +18,12 @@ def cite(doc: Document) -> str:
 
     The comma goes inside the closing quote unless the title ends in its own ? or !; the date is as the
     archive printed it.
+
+    Args:
+        doc: The document cited.
+
+    Returns:
+        The citation.
     """
     title = " ".join(doc.title.translate(_INNER_QUOTES).split()).rstrip(".,;: ")
     quoted = f'"{title}"' if title.endswith(("?", "!")) else f'"{title},"'

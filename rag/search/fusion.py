@@ -25,10 +25,18 @@ class Fused:
 
 def fuse(rankings: Mapping[str, Sequence[int]], weights: Mapping[str, float], *, rrf_k: int, k: int, depth: int,
          preferred: Collection[int] | None = None) -> Fused:
-    """The top k rows by weighted reciprocal rank fusion of `rankings` (signal → rows, best first).
+    """The top k rows by weighted reciprocal rank fusion of `rankings`.
 
-    Rows in `preferred` come before all others whatever their score; equal scores keep the lower row first.
-    Each ranking needs only its first `depth` rows: callers may pass just those.
+    Args:
+        rankings: Signal -> rows, best first; each needs only its first `depth` rows.
+        weights: Signal -> weight.
+        rrf_k: The constant added to each rank.
+        k: How many rows to keep.
+        depth: How many rows of each ranking count.
+        preferred: Rows that come before all others whatever their score.
+
+    Returns:
+        The rows and their scores (1.0: first in every signal); equal scores keep the lower row first.
     """
     import numpy as np
 

@@ -41,7 +41,16 @@ class Highlighter:
         self._vectors = sentence_vectors
 
     def best(self, row: int, terms: set[str], query_vector: np.ndarray | None = None) -> str | None:
-        """The sentence of row's summary closest to the question (its stemmed `terms` and vector)."""
+        """The sentence of row's summary closest to the question.
+
+        Args:
+            row: The hit's row.
+            terms: The question's stemmed words.
+            query_vector: The question's vector; None: words alone decide.
+
+        Returns:
+            The sentence, or None for a row without a summary.
+        """
         parts = sentences(self._summaries[row])
         vectors = None
         if self._vectors is not None and query_vector is not None and len(parts) > 1:
@@ -51,9 +60,16 @@ class Highlighter:
         return best_sentence(parts, terms, self._tokenize, query_vector, vectors)
 
     def scored(self, row: int, terms: set[str], query_vector: np.ndarray | None = None) -> list[SentenceScore]:
-        """Every sentence of row's summary with its cosine to the question (0.0 without stored vectors) and the
-        share of the question's stemmed `terms` it contains, in summary order: what the chat's synthesis
-        chooses from."""
+        """Every sentence of row's summary with its scores, in summary order: what the chat's synthesis chooses from.
+
+        Args:
+            row: The hit's row.
+            terms: The question's stemmed words.
+            query_vector: The question's vector; None: cosines are 0.0.
+
+        Returns:
+            Each sentence's cosine to the question (0.0 without stored vectors) and share of `terms` it contains.
+        """
         parts = sentences(self._summaries[row])
         cosines = [0.0] * len(parts)
         if self._vectors is not None and query_vector is not None and parts:
@@ -65,7 +81,14 @@ class Highlighter:
                 for part, cosine, own in zip(parts, cosines, words, strict=True)]
 
     def first(self, row: int) -> str | None:
-        """The summary's first sentence (for hits found by date alone)."""
+        """The summary's first sentence (for hits found by date alone).
+
+        Args:
+            row: The hit's row.
+
+        Returns:
+            The sentence, or None for a row without a summary.
+        """
         return (sentences(self._summaries[row]) or [None])[0]
 
 
@@ -76,8 +99,19 @@ def best_sentence(
     query_vector: np.ndarray | None = None,
     sentence_vectors: np.ndarray | None = None,
 ) -> str | None:
-    """The sentence among `parts` closest to the question; None when there are none. `tokenize` takes all the
-    parts at once (one call per summary: bm25s's per-call overhead was most of a hit's highlight time)."""
+    """The sentence among `parts` closest to the question.
+
+    Args:
+        parts: The summary's sentences.
+        query_terms: The question's stemmed words.
+        tokenize: Stems all the parts at once (one call per summary: bm25s's per-call overhead was most of a hit's
+            highlight time).
+        query_vector: The question's vector; None: words alone decide.
+        sentence_vectors: The parts' vectors, one a row; None: words alone decide.
+
+    Returns:
+        The sentence, or None when there are none.
+    """
     if not parts:
         return None
     if len(parts) == 1:

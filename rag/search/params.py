@@ -48,7 +48,18 @@ class SortOrder(_Choice):
 
 
 def checked_k(k, max_k: int) -> int:
-    """k as a whole number of hits from 1 to max_k, or a QueryError naming the allowed range."""
+    """k as a whole number of hits from 1 to max_k.
+
+    Args:
+        k: The value asked for (an int, or a float that is whole).
+        max_k: The largest allowed.
+
+    Returns:
+        k as an int.
+
+    Raises:
+        QueryError: k is no whole number in range (naming the allowed range).
+    """
     allowed = f"k must be a whole number from 1 to {max_k}"
     if isinstance(k, bool) or not (isinstance(k, Integral) or isinstance(k, float) and k.is_integer()):
         raise QueryError(f"{allowed}, got {k!r}")
@@ -58,8 +69,18 @@ def checked_k(k, max_k: int) -> int:
 
 
 def parse_date_param(value: str | dt.date | None, name: str) -> str | None:
-    """A `date_from`/`date_to` value as an ISO partial date; None for none or blank text. A QueryError names the
-    parameter when the value cannot be read."""
+    """A `date_from`/`date_to` value as an ISO partial date.
+
+    Args:
+        value: A date, or text in a form `validate_iso` reads.
+        name: The parameter's name, for the error message.
+
+    Returns:
+        The ISO partial date; None for none or blank text.
+
+    Raises:
+        QueryError: The value cannot be read (naming the parameter).
+    """
     if value is None or isinstance(value, str) and not value.strip():
         return None
     if isinstance(value, dt.datetime):
@@ -73,7 +94,18 @@ def parse_date_param(value: str | dt.date | None, name: str) -> str | None:
 
 
 def checked_range(date_from: str | dt.date | None, date_to: str | dt.date | None) -> tuple[str | None, str | None]:
-    """The date range as ISO partial dates (None for an open end); QueryError says what is wrong with it."""
+    """The date range as ISO partial dates.
+
+    Args:
+        date_from: The start, as for `parse_date_param`.
+        date_to: The end, as for `parse_date_param`.
+
+    Returns:
+        The start and the end; None for an open end.
+
+    Raises:
+        QueryError: A date cannot be read, or the range starts after it ends.
+    """
     start, end = parse_date_param(date_from, "date_from"), parse_date_param(date_to, "date_to")
     if start and end and bounds(start)[0] > bounds(end)[1]:
         raise QueryError(f"the range starts ({start}) after it ends ({end}): date_from must not be after date_to")

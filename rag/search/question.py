@@ -107,7 +107,18 @@ _EXPRESSION = re.compile(
 
 
 def understand(question: str) -> Question:
-    """Split a question into its date range and the text to search; raises QueryError when nothing is left."""
+    """Split a question into its date range and the text to search.
+
+    Args:
+        question: The question as typed.
+
+    Returns:
+        The text to search, the date range, the date phrase found and notes on how it was read.
+
+    Raises:
+        QueryError: The question is no text, holds control characters, nothing is left to search, or its dates
+            exclude every day.
+    """
     if not isinstance(question, str):
         raise QueryError(f"the question must be text, got {type(question).__name__}; {_EXAMPLE}")
     _refuse_control_characters(question)
