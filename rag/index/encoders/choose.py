@@ -117,9 +117,10 @@ def choose(settings: Settings, *, built: Manifest | None = None, questions: bool
             if log is not None and (Path(resolve_model(model, cache)).exists() or downloads_allowed()):
                 log(f"exporting {model} to ONNX and checking it against sentence-transformers (once per model)")
             folder = onnx_model_for(model, settings.onnx_cache, check_texts=check_texts, model_cache=cache)
-        # Batches use every core: 150 docs/s at 2 threads vs 75 at 1 (1,500 synthetic documents, 2 cores),
-        # where one question is fastest at `encoder_threads` (1). Torch, too, batches on all cores.
-        encoder = OnnxEncoder(folder, threads=max(os.cpu_count() or 1, settings.encoder_threads), name=model)
+        # A rebuild's batches use every core: 150 docs/s at 2 threads vs 75 at 1 (1,500 synthetic documents, 2
+        # cores); one question is fastest at `encoder_threads` (1). Torch, too, batches on all cores.
+        threads = settings.encoder_threads if questions else max(os.cpu_count() or 1, settings.encoder_threads)
+        encoder = OnnxEncoder(folder, threads=threads, name=model)
         return Choice(encoder, record_of(encoder))
     except ModelError as exc:
         encoder = Encoder(model, model_cache=cache)

@@ -3,6 +3,8 @@ device setting reaches sentence-transformers."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from rag.errors import ModelError
@@ -40,3 +42,12 @@ def test_the_device_setting_reaches_sentence_transformers(monkeypatch):
     encoder.model  # noqa: B018 - loading the model is what is tested
     assert made == ["cuda:1"]
     assert choose(Settings(device="auto")).encoder.device == "cuda"
+
+
+@pytest.mark.slow
+def test_questions_are_encoded_on_encoder_threads_and_a_rebuild_on_every_core(tmp_path):
+    # Serving without the export its index records (gone from the cache) looks the export up again: it used to
+    # get the rebuild's thread count, where one question encodes fastest on `encoder_threads`.
+    settings = Settings(encoder_threads=1)
+    assert choose(settings, questions=True).encoder.threads == 1
+    assert choose(settings).encoder.threads == max(os.cpu_count() or 1, 1)
