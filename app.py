@@ -23,14 +23,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.chat.answer import Searcher  # noqa: E402
 from rag.chat.export import citations_text, write_exports  # noqa: E402
-from rag.chat.render import escape  # noqa: E402
 from rag.chat.session import EXAMPLES, Chat, Collection  # noqa: E402
 from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
 from rag.chat.timeline import timeline_html  # noqa: E402
 from rag.commands import Command  # noqa: E402
 from rag.errors import CommandParser, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
-from rag.search.question import broken_text, empty_question  # noqa: E402
+from rag.search.question import empty_question  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
@@ -105,12 +104,6 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
 
     def respond(message, history, topic, date_from, date_to, k, order, mode, collections=None):
         history = list(history or [])
-        broken = broken_text(message) if isinstance(message, str) else None
-        if broken:  # echoed as typed, Gradio could not encode the reply: its stream ended and the page waited forever
-            shown = escape(message.encode("utf-8", "backslashreplace").decode("utf-8"))
-            history += [{"role": "user", "content": shown},
-                        {"role": "assistant", "content": f"**Could not search:** {escape(broken)}"}]
-            return history, topic, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
         reply = chat.reply(message, topic, date_from, date_to, k, order, mode, turn=len(history),
                            collections=collections)
         if reply.shown_question is not None:

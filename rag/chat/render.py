@@ -37,9 +37,12 @@ def escape(text: str) -> str:
         text: Any text from a document or a reader.
 
     Returns:
-        The text on one line, with entities for `<>&` and backslashes before Markdown syntax.
+        The text on one line, with entities for `<>&`, backslashes before Markdown syntax and unpaired
+        surrogates written as their escapes.
     """
-    one_line = " ".join(text.split())
+    # An unpaired surrogate (a damaged paste) is shown as its escape `\udcff`: as it is, no encoder takes it, and
+    # the page's answer stream ended with the page waiting forever.
+    one_line = " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
     # Backslashes first, entities second: an entity's `#` must not be backslash-escaped.
     return html.escape(_MARKDOWN_SPECIALS.sub(r"\\\1", one_line), quote=False)
 
