@@ -65,6 +65,7 @@ class PostgresIndex:
             settings: the BM25 parameters of `keyword`.
         """
         self.db, self.manifest, self.keys, self.generation = db, manifest, keys, generation
+        self.settings = settings
         self.location = db.shown
         self._spans, self._codes, self._stats = spans, codes, (count, average)
         self.documents: Sequence[Document] = DocumentRows(db, keys)
@@ -75,12 +76,13 @@ class PostgresIndex:
         self._checked, self._changed, self._lock = time.monotonic(), False, threading.Lock()
 
     @classmethod
-    def open(cls, url: str, settings: Settings) -> PostgresIndex:
+    def open(cls, url: str, settings: Settings, *, db: Database | None = None) -> PostgresIndex:
         """Read a database index's arrays and manifest (no document, no vector).
 
         Args:
             url: `postgresql://...`.
             settings: the BM25 parameters.
+            db: connections to it already open (`reopen` shares them).
 
         Returns:
             The index.
@@ -90,7 +92,7 @@ class PostgresIndex:
         """
         import numpy as np
 
-        db = Database(url)
+        db = db or Database(url)
         found = schema.version(db)
         if found is None:
             raise IndexUnavailable(f"the database {db.shown} holds no index; fill it with `{rebuild_hint(url)}`")
@@ -189,6 +191,14 @@ class PostgresIndex:
         with self._lock:
             self._changed = self._changed or found is None or int(found[0]) != self.generation
             return self._changed
+
+    def reopen(self) -> PostgresIndex:
+        """The same database opened again: its rows as the last rebuild committed them.
+
+        Returns:
+            A new index (this one stays as it was, for the searches still using it).
+        """
+        return PostgresIndex.open(self.db.url, self.settings, db=self.db)
 
     def hashes(self) -> dict[str, str]:
         """Each document's content hash by id, in row order."""

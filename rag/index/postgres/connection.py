@@ -6,21 +6,18 @@ advisory lock two rebuilds contend for, and pgvector's text form of vectors.
 from __future__ import annotations
 
 import queue
-import re
 import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rag.errors import IndexUnavailable
+from rag.settings import DATABASE_SCHEMES, redacted_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     import numpy as np
 
-#: What a database URL starts with; anything else in `Settings.backend` is a SettingsError.
-SCHEMES = ("postgresql://", "postgres://")
-_PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
 _IDLE = 8  # connections kept open per pool: serving threads borrow one per query
 
 
@@ -34,7 +31,7 @@ def is_url(text: str) -> bool:
     Args:
         text: a `Settings.backend` value.
     """
-    return text.startswith(SCHEMES)
+    return text.startswith(DATABASE_SCHEMES)
 
 
 def redact(url: str) -> str:
@@ -43,7 +40,7 @@ def redact(url: str) -> str:
     Args:
         url: a database URL, perhaps with a password.
     """
-    return _PASSWORD.sub(r"\1:***@", url)
+    return redacted_url(url)
 
 
 def literal(vector: np.ndarray) -> str:
