@@ -74,7 +74,7 @@ def open_index(settings: Settings, *, corpus: str | Path | None = None, model_gi
     if settings.backend:  # a database (`rag.index.postgres`), not the index folder
         from rag.index.postgres.opening import open_database
 
-        return open_database(settings, corpus=corpus, model_given=model_given, check=check, rebuild=rebuild)
+        return Opened(*open_database(settings, corpus=corpus, model_given=model_given, check=check, rebuild=rebuild))
     try:
         manifest = read_manifest(settings.index_dir)
     except IndexUnavailable:

@@ -14,14 +14,16 @@ from rag.errors import IndexUnavailable, StaleIndex
 from rag.index.postgres.backend import PostgresIndex, rebuild_hint
 
 if TYPE_CHECKING:
-    from rag.index.opening import Opened
+    from rag.index.encoders.onnx_runtime import OnnxEncoder
+    from rag.index.encoders.sentence_transformer import Encoder
     from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def open_database(settings: Settings, *, corpus: str | Path | None = None, model_given: bool = False,
-                  check: bool = True, rebuild: bool = False) -> Opened:
+                  check: bool = True, rebuild: bool = False
+                  ) -> tuple[PostgresIndex, Encoder | OnnxEncoder, Settings, tuple[str, ...], Path | None]:
     """Open the index in the database `settings.backend` names, and its query encoder.
 
     Args:
@@ -32,14 +34,14 @@ def open_database(settings: Settings, *, corpus: str | Path | None = None, model
         rebuild: rebuild a missing or stale index into the database first, from that corpus.
 
     Returns:
-        The index, its encoder, the settings as used, notes and the corpus folder.
+        The index, its encoder, the settings as used, notes and the corpus folder: the fields of
+        `rag.index.opening.Opened`.
 
     Raises:
         IndexUnavailable: no index in the database (and no rebuild asked for), or it cannot be reached.
         StaleIndex: the index is stale (with `check`) or its vectors have another dimension than the model's.
     """
     from rag.index.encoders.choose import choose
-    from rag.index.opening import Opened
 
     url = settings.backend
     try:
@@ -71,7 +73,7 @@ def open_database(settings: Settings, *, corpus: str | Path | None = None, model
     if chosen.encoder.dimension != index.dimension:
         raise StaleIndex(f"the index holds {index.dimension}-dimensional vectors but {settings.model} makes "
                          f"{chosen.encoder.dimension}; rebuild it with `{rebuild_hint(url)}`")
-    return Opened(index, chosen.encoder, settings, tuple(notes), corpus_dir)
+    return index, chosen.encoder, settings, tuple(notes), corpus_dir
 
 
 def database_staleness(settings: Settings) -> list[str]:
