@@ -1,7 +1,7 @@
 """BM25 computed in SQL from the stored term statistics (`terms`: tf per (term, document); `documents.length`;
 `meta`: document count and average length): the same tokenizer (`KeywordIndex.tokenize`) and the same formulas
 as bm25s (`rag.index.bm25_formulas`), so the scores equal `rag.index.keyword.KeywordIndex`'s
-(tests/index/postgres/test_words.py). The method, k1 and b are query parameters: other `bm25_*` settings need
+(tests/index/postgres/test_pg_words.py). The method, k1 and b are query parameters: other `bm25_*` settings need
 no rebuild. PostgreSQL's own `ts_rank_cd` is not BM25 (top-10 overlap with ours: 0.08, issue 19).
 """
 

@@ -3,11 +3,12 @@ state), one rebuild at a time (advisory lock), every row rewritten for another m
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import EDITED_FROM as OLD
 
+from rag.documents.corpus import load_corpus
 from rag.errors import RebuildError
 from rag.index.postgres.backend import PostgresIndex
 from rag.index.postgres.connection import Database
@@ -16,20 +17,6 @@ from rag.settings import Settings
 
 pytestmark = pytest.mark.slow
 CORPUS = Path(__file__).resolve().parents[3] / "corpus"
-OLD = "Chinese and German diplomats discuss East German policies toward the Sino-Soviet split"
-NEW = "Chinese and German diplomats quarrel about zeppelins and East German policies toward the Sino-Soviet split"
-
-
-def changed_corpus(folder: Path) -> Path:
-    """A copy of the bundled corpus with one summary edited."""
-    shutil.copytree(CORPUS, folder)
-    page = next(folder.glob("*.txt"))
-    text = page.read_text(encoding="utf-8")
-    assert text.count(OLD) == 1
-    page.write_text(text.replace(OLD, NEW), encoding="utf-8")
-    return folder
-
-
 def _generation(url: str) -> int:
     db = Database(url)
     try:
@@ -38,7 +25,7 @@ def _generation(url: str) -> int:
         db.close()
 
 
-def test_a_second_rebuild_writes_nothing_and_one_changed_summary_writes_one_row(fresh_database, encoder, tmp_path):
+def test_a_second_rebuild_writes_nothing_and_one_changed_summary_writes_one_row(fresh_database, encoder, edited_corpus):
     first = rebuild_into(fresh_database, CORPUS, Settings(), encoder=encoder, progress=False)
     assert (first.rows.written, first.rows.deleted, first.added, first.total) == (20, 0, 20, 20)
     key_before = PostgresIndex.open(fresh_database, Settings()).keys.tolist()
@@ -47,7 +34,7 @@ def test_a_second_rebuild_writes_nothing_and_one_changed_summary_writes_one_row(
     assert again.up_to_date and again.rows.written == 0 and again.rows.unchanged == 20
     assert _generation(fresh_database) == 1  # nothing committed
 
-    edited = rebuild_into(fresh_database, changed_corpus(tmp_path / "corpus"), Settings(), encoder=encoder,
+    edited = rebuild_into(fresh_database, edited_corpus, Settings(), encoder=encoder,
                           progress=False)
     assert (edited.changed, edited.added, edited.removed) == (1, 0, 0)
     assert (edited.rows.written, edited.rows.deleted, edited.rows.unchanged) == (1, 0, 19)
@@ -56,16 +43,13 @@ def test_a_second_rebuild_writes_nothing_and_one_changed_summary_writes_one_row(
     assert index.keys.tolist() == key_before  # updated in place: same rows
     assert index.generation == 2
     assert index.keyword.terms("zeppelins") == ["zeppelin"]
-    assert index.staleness(__import__("rag.documents.corpus", fromlist=["x"]).load_corpus(
-        tmp_path / "corpus").documents, index.manifest.model) == []
+    assert index.staleness(load_corpus(edited_corpus).documents, index.manifest.model) == []
 
 
 def test_a_removed_document_leaves_with_its_sentences_and_terms(fresh_database, encoder, tmp_path):
     rebuild_into(fresh_database, CORPUS, Settings(), encoder=encoder, progress=False)
     folder = tmp_path / "corpus"
     folder.mkdir()
-    from rag.documents.corpus import load_corpus
-
     documents = load_corpus(CORPUS).documents
     import json
 
@@ -83,14 +67,14 @@ def test_a_removed_document_leaves_with_its_sentences_and_terms(fresh_database, 
         db.close()
 
 
-def test_a_crash_before_the_commit_leaves_the_previous_documents_answering(fresh_database, encoder, tmp_path):
+def test_a_crash_before_the_commit_leaves_the_previous_documents_answering(fresh_database, encoder, edited_corpus):
     rebuild_into(fresh_database, CORPUS, Settings(), encoder=encoder, progress=False)
 
     def crash():
         raise RuntimeError("power cut after the rows were written")
 
     with pytest.raises(RuntimeError, match="power cut"):
-        rebuild_into(fresh_database, changed_corpus(tmp_path / "corpus"), Settings(), encoder=encoder,
+        rebuild_into(fresh_database, edited_corpus, Settings(), encoder=encoder,
                      progress=False, before_commit=crash)
     index = PostgresIndex.open(fresh_database, Settings())
     assert index.generation == 1

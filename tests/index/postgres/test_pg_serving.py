@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_rebuild import NEW, changed_corpus
+from conftest import EDITED_TO
 
 from rag.index.postgres import backend
 from rag.index.postgres.rebuild import rebuild_into
@@ -44,7 +44,7 @@ def test_rebuild_then_search_through_the_command_line(fresh_database):
     assert bad.returncode != 0 and "RAG_BACKEND" in bad.stderr and "secret" not in bad.stderr
 
 
-def test_rest_over_a_database_sees_a_rebuild_without_restart(fresh_database, encoder, tmp_path, monkeypatch):
+def test_rest_over_a_database_sees_a_rebuild_without_restart(fresh_database, encoder, edited_corpus, monkeypatch):
     from fastapi.testclient import TestClient
 
     from rag.api import create_api
@@ -60,8 +60,8 @@ def test_rest_over_a_database_sees_a_rebuild_without_restart(fresh_database, enc
         answer = client.get("/api/answer", params={"q": "German diplomats on the Sino-Soviet split"})
         assert answer.status_code == 200 and answer.json()["documents"]
 
-        rebuild_into(fresh_database, changed_corpus(tmp_path / "corpus"), Settings(), encoder=encoder,
+        rebuild_into(fresh_database, edited_corpus, Settings(), encoder=encoder,
                      progress=False)
         after = client.get("/api/search", params={"q": "zeppelins", "mode": "keyword"}).json()
-        assert after["total"] == 1 and after["hits"][0]["summary"].startswith(NEW)
+        assert after["total"] == 1 and after["hits"][0]["summary"].startswith(EDITED_TO)
     assert served.index.generation == 2 and served.model == opened.model
