@@ -277,7 +277,12 @@ def load_retriever(settings: Settings, corpus: Path | None = None, model: str | 
     index is never rebuilt from a corpus or with a model it was not asked for."""
     from rag import Retriever
 
-    return Retriever.load(settings.index_dir, corpus=corpus, model=model, rebuild=True)
+    if not settings.backend:
+        return Retriever.load(settings.index_dir, corpus=corpus, model=model, rebuild=True)
+    from rag.search.refreshing import Refreshing
+
+    # A database is rebuilt by another process: serve each rebuild it commits without a restart.
+    return Refreshing(Retriever.load(corpus=corpus, model=model, rebuild=True, backend=settings.backend))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -288,6 +293,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", help="index folder (default: $RAG_INDEX_DIR or embeddings/index/); built first "
                                         "when missing (into an absent path or empty folder only)")
     parser.add_argument("--corpus", help="corpus folder (default: $RAG_CORPUS_DIR or corpus/)")
+    parser.add_argument("--backend", metavar="URL",
+                        help="serve the index in this PostgreSQL database (postgresql://user@host:port/db), filled "
+                             "by `coldwar-rag rebuild --backend URL` (default: $RAG_BACKEND; empty: the index folder); "
+                             "a rebuild into it is served without restart")
     parser.add_argument("--model", help="embedding model used when the index has to be built (default: $RAG_MODEL "
                                         "or the bundled all-MiniLM-L6-v2)")
     parser.add_argument("--verbose", action="store_true",
@@ -304,7 +313,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     """Load (or first build) the index, then serve the chat until interrupted; raises RagError."""
     settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index,
-                                 corpus_dir=args.corpus, model=args.model)
+                                 corpus_dir=args.corpus, model=args.model, backend=args.backend)
     quiet_terminal(args.verbose)
     retriever = load_retriever(settings, corpus=args.corpus, model=args.model)
     if retriever.corpus_dir is not None:  # the corpus the index was checked against: the page describes it

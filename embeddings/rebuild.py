@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help=f"index folder: absent, empty or an index already; anything else is refused, exit 6 "
                              f"(default: $RAG_INDEX_DIR or {defaults.index_dir})")
+    parser.add_argument("--backend", metavar="URL",
+                        help="rebuild into this PostgreSQL + pgvector database (postgresql://user@host:port/db) "
+                             "instead of the index folder: incremental, one transaction, one rebuild at a time "
+                             "(default: $RAG_BACKEND; empty: the folder)")
     parser.add_argument("--model", metavar="NAME_OR_PATH",
                         help=f"sentence-transformers model name or local path (default: $RAG_MODEL or "
                              f"{defaults.model}, bundled offline)")
@@ -56,7 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Rebuild (or with --check, judge) the index the flags name; raises RagError for the caller to report."""
-    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.out, model=args.model, device=args.device)
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.out, model=args.model, device=args.device,
+                                 backend=args.backend)
+    if settings.backend:
+        return _run_database(settings, args)
     if args.check:
         return _report_check(settings, check(settings, args.index_type), args.quiet)
     report = rebuild(settings, full=args.full, index_type=args.index_type, progress=not args.quiet)
@@ -64,6 +71,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {report.notice}", file=sys.stderr, flush=True)
     if not args.quiet:
         print(report.line(settings.index_dir), flush=True)
+    return 0
+
+
+def _run_database(settings: Settings, args: argparse.Namespace) -> int:
+    """`--backend URL`: rebuild into (or with --check, judge) the database index."""
+    from rag.index.postgres.opening import database_staleness, index_name
+    from rag.index.postgres.rebuild import rebuild_into
+
+    where = index_name(settings.backend)
+    if args.check:
+        reasons = database_staleness(settings)
+        if not reasons:
+            if not args.quiet:
+                print(f"index in {where} is up to date with {settings.corpus_dir} and {settings.model}")
+            return 0
+        print(f"index in {where} is stale:")
+        for reason in reasons:
+            print(f"  - {reason}")
+        return 1
+    report = rebuild_into(settings.backend, settings.corpus_dir, settings, full=args.full, progress=not args.quiet)
+    if report.notice:
+        print(f"note: {report.notice}", file=sys.stderr, flush=True)
+    if not args.quiet:
+        print(report.line(where), flush=True)
     return 0
 
 

@@ -70,6 +70,9 @@ def add_shared_search_arguments(parser: argparse.ArgumentParser, k_help: str) ->
     """
     parser.add_argument("--index", type=Path, metavar="DIR",
                         help="index folder (default: $RAG_INDEX_DIR or embeddings/index/)")
+    parser.add_argument("--backend", metavar="URL",
+                        help="search the index in this PostgreSQL database (postgresql://user@host:port/db) instead "
+                             "of the folder (default: $RAG_BACKEND; empty: the folder)")
     parser.add_argument("--k", default=str(DEFAULT_K), metavar="N", help=k_help)
     parser.add_argument("--from", dest="date_from", metavar="D", help="earliest date: 1963, 1963-11 or 1963-11-27")
     parser.add_argument("--to", dest="date_to", metavar="D", help="latest date, inclusive to the end of its period")
@@ -98,11 +101,11 @@ def search(args: argparse.Namespace) -> int:
     options = _search_options(args, settings.max_k) | {"sort": SortOrder(args.sort)}
     if args.queries is not None:
         questions = _read_queries(args.queries)
-        _answer_all(_load(args.index), questions, options)
+        _answer_all(_load(args), questions, options)
         return 0
     if not args.question.strip():
         raise empty_question()
-    results = _load(args.index).search(args.question, **options)
+    results = _load(args).search(args.question, **options)
     print(json.dumps([hit.to_record() for hit in results], ensure_ascii=False, indent=2) if args.json
           else _as_text(results))
     return 0
@@ -157,7 +160,7 @@ def answer(args: argparse.Namespace) -> int:
     if not args.question.strip():
         raise empty_question()
     options = _search_options(args, settings.max_k)
-    reply = answer_question(_load(args.index), args.question, args.topic, **options)
+    reply = answer_question(_load(args), args.question, args.topic, **options)
     print(json.dumps(reply.to_record(), ensure_ascii=False, indent=2) if args.json else _answer_text(reply))
     return 0
 
@@ -176,10 +179,10 @@ def _answer_text(reply: Answer) -> str:
     return "\n".join(lines)
 
 
-def _load(index: Path | None) -> Retriever:
+def _load(args: argparse.Namespace) -> Retriever:
     from rag.search.retriever import Retriever
 
-    return Retriever.load(index)
+    return Retriever.load(args.index, backend=args.backend)
 
 
 def _read_queries(path: Path) -> list[str]:

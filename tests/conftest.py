@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -361,3 +362,53 @@ def postgres_url():
         unavailable(f"NO POSTGRES SERVER: the Postgres tests did NOT run: {reason}", REQUIRE_POSTGRES, "Postgres")
     yield cluster.url
     cluster.stop()
+
+
+# ----------------------------------------------- a database of its own per Postgres test (tests/index/postgres/)
+
+
+def _admin(postgres_url: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(statement)
+
+
+@pytest.fixture
+def fresh_database(postgres_url):
+    """The URL of an empty database of its own, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _admin(postgres_url, f"CREATE DATABASE {name}")
+    yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    _admin(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def bundled_database(postgres_url, encoder):
+    """A database filled from the bundled corpus by `rebuild_into` with the session's encoder; read-only."""
+    from rag.index.postgres.rebuild import rebuild_into
+    from rag.settings import Settings
+
+    name = f"bundled_{uuid.uuid4().hex[:8]}"
+    _admin(postgres_url, f"CREATE DATABASE {name}")
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    rebuild_into(url, ROOT / "corpus", Settings(), encoder=encoder, progress=False)
+    yield url
+    _admin(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+#: A summary of the bundled corpus and the edit `edited_corpus` makes to it.
+EDITED_FROM = "Chinese and German diplomats discuss East German policies toward the Sino-Soviet split"
+EDITED_TO = "Chinese and German diplomats quarrel about zeppelins and East German policies toward the Sino-Soviet split"
+
+
+@pytest.fixture
+def edited_corpus(tmp_path) -> Path:
+    """A copy of the bundled corpus with one summary edited (EDITED_FROM -> EDITED_TO)."""
+    folder = tmp_path / "edited-corpus"
+    shutil.copytree(ROOT / "corpus", folder)
+    page = next(folder.glob("*.txt"))
+    text = page.read_text(encoding="utf-8")
+    assert text.count(EDITED_FROM) == 1
+    page.write_text(text.replace(EDITED_FROM, EDITED_TO), encoding="utf-8")
+    return folder

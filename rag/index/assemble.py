@@ -109,10 +109,10 @@ def assemble(corpus: Corpus, settings: Settings, plan: Plan, facts: ModelFacts, 
     """
     old, delta = plan.old, plan.delta(settings.delta_min_rows)
     if delta is not None:
-        provenance = replace(_provenance(settings, corpus, facts), corpus_fingerprint=corpus_fingerprint(
+        described = replace(provenance(settings, corpus, facts), corpus_fingerprint=corpus_fingerprint(
             corpus.documents))
         fresh_by_id = {d.id: vector[0] for d, vector in zip(plan.to_embed, fresh, strict=True)}
-        index = segments.assemble(old, delta, plan.old_rows, fresh_by_id, fresh_sentences, provenance)
+        index = segments.assemble(old, delta, plan.old_rows, fresh_by_id, fresh_sentences, described)
         return Assembled(index, segments.base_files(plan.old_folder), (len(delta.ahead), len(delta.dead),
                                                                        old.base_rows))
     old_rows, diff, index_type = plan.old_rows, plan.diff, plan.index_type
@@ -129,7 +129,7 @@ def assemble(corpus: Corpus, settings: Settings, plan: Plan, facts: ModelFacts, 
     if not same_ann:
         say(f"building the FAISS {index_type} index ({len(corpus):,} vectors)")
     try:
-        index = Index.build(corpus.documents, vectors, _provenance(settings, corpus, facts),
+        index = Index.build(corpus.documents, vectors, provenance(settings, corpus, facts),
                             index_type=index_type, sentences=sentence_vectors, keyword=keyword,
                             ann=old.ann if same_ann else None)
     except RuntimeError as exc:  # FAISS rejects the factory string or cannot train on this many vectors
@@ -169,8 +169,17 @@ def _sentence_vectors(corpus: Corpus, old: Index | None, old_rows: Mapping[str, 
     return SentenceVectors.assemble([len(p) for p in parts], vectors)
 
 
-def _provenance(settings: Settings, corpus: Corpus, facts: ModelFacts) -> Manifest:
-    """The manifest's descriptive fields (Index.build adds the structural ones)."""
+def provenance(settings: Settings, corpus: Corpus, facts: ModelFacts) -> Manifest:
+    """The manifest's descriptive fields (Index.build, or a database rebuild, adds the structural ones).
+
+    Args:
+        settings: The corpus folder.
+        corpus: The corpus read.
+        facts: The model's.
+
+    Returns:
+        The manifest: model, corpus folder and files, library versions, build time.
+    """
     versions = {"python": sys.version.split()[0]}
     for name in _LIBRARIES:
         try:

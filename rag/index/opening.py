@@ -16,6 +16,7 @@ from rag.index.keyword import params
 from rag.index.store import Index
 
 if TYPE_CHECKING:
+    from rag.index.backend import Backend
     from rag.index.encoders.onnx_runtime import OnnxEncoder
     from rag.index.encoders.sentence_transformer import Encoder
     from rag.index.manifest import Manifest
@@ -37,7 +38,7 @@ class Opened:
         corpus_dir: The corpus folder it was checked against; None when the recorded one no longer exists.
     """
 
-    index: Index
+    index: Backend
     encoder: Encoder | OnnxEncoder
     settings: Settings
     notes: tuple[str, ...]
@@ -46,7 +47,8 @@ class Opened:
 
 def open_index(settings: Settings, *, corpus: str | Path | None = None, model_given: bool = False,
                check: bool = True, rebuild: bool = False) -> Opened:
-    """Open the index at `settings.index_dir` and its query encoder.
+    """Open the index at `settings.index_dir` (or in the database `settings.backend` names) and its query
+    encoder.
 
     Args:
         settings: The index folder, the model asked for, the BM25 parameters, the ONNX cache.
@@ -69,6 +71,10 @@ def open_index(settings: Settings, *, corpus: str | Path | None = None, model_gi
     from rag.index.pagecache import warm
     from rag.index.versions import check_output_path
 
+    if settings.backend:  # a database (`rag.index.postgres`), not the index folder
+        from rag.index.postgres.opening import open_database
+
+        return Opened(*open_database(settings, corpus=corpus, model_given=model_given, check=check, rebuild=rebuild))
     try:
         manifest = read_manifest(settings.index_dir)
     except IndexUnavailable:

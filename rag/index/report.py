@@ -12,6 +12,15 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class Written:
+    """Rows a rebuild into a database wrote: documents inserted or updated, deleted, left as they were."""
+
+    written: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+
+@dataclass
 class Report:
     """What a rebuild did, for the one-line summary (`line`)."""
 
@@ -33,6 +42,7 @@ class Report:
     resumed_sentences: int = 0
     linked: list[str] = field(default_factory=list)  # files hard-linked from the previous version, unchanged
     delta: tuple[int, int, int] | None = None  # written as a delta segment: (its documents, retired, base rows)
+    rows: Written | None = None  # a rebuild into a database: the document rows it wrote, deleted, left
 
     def line(self, out: Path) -> str:
         """The one-line summary the rebuild script prints.
@@ -64,5 +74,8 @@ class Report:
             sentences += (f"; kept the {base:,}-row base, with {ahead:,} document{'s' * (ahead != 1)} in its "
                           f"delta segment retiring {dead:,} base row{'s' * (dead != 1)} (merged into a new base past "
                           f"{DELTA_MAX_SHARE:.0%} of it, or with --full)")
+        if self.rows is not None:
+            sentences += (f"; document rows written {self.rows.written}, deleted {self.rows.deleted}, "
+                          f"unchanged {self.rows.unchanged}")
         return (f"{prefix}added {self.added}, changed {self.changed}, removed {self.removed}, "
                 f"total {self.total} in {self.seconds:.1f} s ({detail}){sentences}")

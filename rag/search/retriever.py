@@ -84,8 +84,9 @@ class Retriever:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, corpus: str | Path | None = None, model: str | None = None,
-             check: bool = True, rebuild: bool = False, settings: Settings | None = None) -> Retriever:
-        """Open an index folder and its query encoder (`rag.index.opening.open_index`).
+             check: bool = True, rebuild: bool = False, settings: Settings | None = None,
+             backend: str | None = None) -> Retriever:
+        """Open an index folder (or database) and its query encoder (`rag.index.opening.open_index`).
 
         The model is the one the index was built with, unless `model` (or `RAG_MODEL`) asks for another.
         Questions are encoded by the index's verified ONNX export (no torch); an index whose rebuild found
@@ -109,6 +110,8 @@ class Retriever:
             rebuild: Rebuild a missing or stale index first.
             settings: The settings to use instead of the environment's; their `model` is taken as asked for
                 only when `model` is given too (else the index's own is used, as without `RAG_MODEL`).
+            backend: A PostgreSQL database's URL to search instead of an index folder (`Settings.backend`;
+                None: the settings' or `RAG_BACKEND`).
 
         Returns:
             The retriever, its `notes` and `corpus_dir` set.
@@ -122,11 +125,11 @@ class Retriever:
         from rag.index.opening import open_index
 
         if settings is None:
-            settings = Settings.from_env(index_dir=path, model=model)
+            settings = Settings.from_env(index_dir=path, model=model, backend=backend)
             model_given = model is not None or bool(os.environ.get(ENV_VARS["model"]))
         else:
-            settings = replace(settings, **{name: value for name, value in (("index_dir", path), ("model", model))
-                                            if value is not None})
+            settings = replace(settings, **{name: value for name, value in (
+                ("index_dir", path), ("model", model), ("backend", backend)) if value is not None})
             model_given = model is not None
         opened = open_index(settings, corpus=corpus, model_given=model_given, check=check, rebuild=rebuild)
         retriever = cls(opened.index, opened.encoder, opened.settings)
@@ -193,6 +196,7 @@ class Retriever:
             notes.append("nothing in the archive matched the question" + (" in that period" if allowed is not None
                                                                              else ""))
         # 5. Hits with citations and highlights, 6. in the order asked for.
+        _prefetch(self.index, matches.rows)
         terms = set(self.keyword.terms(asked.query))
         hits = [self._hit(int(row), float(score), rank, matches.raw, terms, query_vector)
                 for rank, (row, score) in enumerate(zip(matches.rows, matches.scores, strict=True), start=1)]
@@ -243,6 +247,7 @@ class Retriever:
         # By first day, the wider span (less precise date) first, as `sort_key`: 1964, 1964-01, 1964-01-01.
         rows = found[np.lexsort((found, -spans[found, 1], spans[found, 0]))].tolist()
         notes.append("the question names only a period: listing its documents in date order")
+        _prefetch(self.index, rows[:k])
         docs = [(r, self.index.documents[r]) for r in rows[:k]]  # one read per shown document
         hits = tuple(Hit(doc=doc, score=0.0, rank=rank, matched=(), citation=cite(doc),
                          highlight=self.highlighter.first(r), row=r)
@@ -259,6 +264,14 @@ def _date_range(asked: Question, date_from, date_to) -> tuple[str | None, str | 
     if asked.phrase:
         notes.append(f"the dates given replace {asked.phrase!r} in the question")
     return date_from, date_to, None, notes
+
+
+def _prefetch(index: Backend, rows) -> None:
+    """Read the documents of the rows shown in one go, when the index's documents can (a database's: one
+    query rather than one per hit)."""
+    prefetch = getattr(index.documents, "prefetch", None)
+    if prefetch is not None and len(rows):
+        prefetch(rows)
 
 
 def _terms_of(texts: list[str]) -> list[list[str]]:
