@@ -8,6 +8,7 @@ settings)` assembles the page around any object with the retriever's `search()`,
 from __future__ import annotations
 
 import argparse
+import datetime
 import logging
 import os
 import sys
@@ -111,9 +112,10 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
         history.append({"role": "assistant", "content": reply.answer})
         if reply.results is None:
             return history, reply.topic, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
-        txt, csv = write_exports(reply.results, exports)
+        accessed = datetime.date.today()  # the notes' access date: one day for the copy box and both files
+        txt, csv = write_exports(reply.results, exports, accessed)
         timeline = timeline_html(reply.data, reply.anchor)
-        return history, reply.topic, timeline, citations_text(reply.results), str(txt), str(csv), ""
+        return history, reply.topic, timeline, citations_text(reply.results, accessed), str(txt), str(csv), ""
 
     return respond
 
