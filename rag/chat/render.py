@@ -125,18 +125,17 @@ def linked_title(title: str, url: str | None) -> str:
         url: The record's URL, or None.
 
     Returns:
-        The escaped title in `<a href="URL" target="_blank" rel="noopener noreferrer">`, opening in a new tab, when
-        `url` is an http(s) URL (`rag.search.citation.web_url`); the escaped title alone when there is no URL; and
-        when the URL is anything else (`javascript:`, a bare path) the title followed by that URL as escaped text,
-        never a link.
+        The escaped title in bold, in `<a href="URL" target="_blank" rel="noopener noreferrer">` (opening in a new
+        tab) when `url` is an http(s) URL (`rag.search.citation.web_url`); alone when there is no URL; and when the
+        URL is anything else (`javascript:`, a bare path) followed by that URL as escaped text, never a link.
     """
     shown = escape(title)
     link = web_url(url)
     if link is not None:
-        return f'<a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener noreferrer">{shown}</a>'
+        return f'**<a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener noreferrer">{shown}</a>**'
     if url and url.strip():
-        return f"{shown} <small>(address not a web link: {escape(url)})</small>"
-    return shown
+        return f"**{shown}** <small>(address not a web link: {escape(url)})</small>"
+    return f"**{shown}**"
 
 
 def _cited_entry(item: Cited, best: float, anchor: str = "", quoted: str | None = None) -> str:
@@ -146,7 +145,7 @@ def _cited_entry(item: Cited, best: float, anchor: str = "", quoted: str | None 
     signals = " + ".join(s.value for s in hit.matched) or "filter only"
     target = f'<span id="{anchor}-{item.number}"></span>' if anchor else ""
     return (
-        f"{target}**{item.label}** {escape(hit.doc.date_text)} — **{linked_title(hit.doc.title, hit.doc.url)}**  \n"
+        f"{target}**{item.label}** {escape(hit.doc.date_text)} — {linked_title(hit.doc.title, hit.doc.url)}  \n"
         f"{_emphasised_summary(hit, quoted)}  \n"
         f"<small>relevance {meter(hit, best)} ({signals})</small>"
     )
