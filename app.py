@@ -8,6 +8,7 @@ settings)` assembles the page around any object with the retriever's `search()`,
 from __future__ import annotations
 
 import argparse
+import datetime
 import logging
 import os
 import sys
@@ -111,9 +112,10 @@ def responder(chat: Chat, exports: Path) -> Callable[..., tuple]:
         history.append({"role": "assistant", "content": reply.answer})
         if reply.results is None:
             return history, reply.topic, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
-        txt, csv = write_exports(reply.results, exports)
+        accessed = datetime.date.today()  # the notes' access date: one day for the copy box and both files
+        txt, csv = write_exports(reply.results, exports, accessed)
         timeline = timeline_html(reply.data, reply.anchor)
-        return history, reply.topic, timeline, citations_text(reply.results), str(txt), str(csv), ""
+        return history, reply.topic, timeline, citations_text(reply.results, accessed), str(txt), str(csv), ""
 
     return respond
 
@@ -131,7 +133,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
     def search(question: str, k: int = settings.chat_k, date_from: str = "", date_to: str = "",
                sort: str = "relevance", mode: str = "hybrid", collections: list[str] | None = None) -> list[dict]:
         """Search the archive (within `collections`, default all); returns the hits as JSON records (title,
-        date, date_text, summary, score, citation, ...), best first unless sort="date". A bad input is an error
+        date, date_text, summary, url, score, citation, ...), best first unless sort="date". A bad input is an error
         whose message is one line."""
         try:
             if not isinstance(question, str) or not question.strip():

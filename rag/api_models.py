@@ -284,12 +284,15 @@ class HitRecord(_Record):
     title: str
     collection: str
     summary: str | None
-    url: str | None
+    url: str | None = Field(description="the document's page on the archive, as its record gives it "
+                                        "(e.g. https://digitalarchive.wilsoncenter.org/document/116543); null when "
+                                        "unknown, never made up")
     score: float = Field(description="fused relevance; comparable within one search only")
     rank: int = Field(description="1-based place by relevance")
     matched: list[str] = Field(description="the signals that found it: semantic, keyword, sentence")
     highlight: str | None
-    citation: str
+    citation: str = Field(description='a Chicago-style note: "Title," date as printed, collection (left out when '
+                                      "unknown), Wilson Center Digital Archive, the document's web address when known")
     semantic_score: float | None
     keyword_score: float | None
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from rag.commands import Command
 from rag.errors import QueryError
+from rag.search.citation import web_url
 from rag.search.params import Mode, SortOrder, checked_k, checked_range
 from rag.search.question import empty_question
 from rag.settings import DEFAULT_K, Settings
@@ -175,8 +176,15 @@ def _answer_text(reply: Answer) -> str:
         lines.append("No summary in the archive answers this directly; " + (
             f"the closest documents are {closest}." if closest else "no document matched."))
     for item in reply.cited:
-        lines += ["", f"{item.label} {item.hit.doc.date_text}  {item.hit.doc.title}", f"    {item.hit.citation}"]
+        lines += ["", f"{item.label} {item.hit.doc.date_text}  {item.hit.doc.title}", f"    {item.hit.citation}",
+                  *_address(item.hit.doc.url, "    ")]
     return "\n".join(lines)
+
+
+def _address(url: str | None, indent: str) -> list[str]:
+    """The document's web address on a line of its own (a terminal makes it clickable), when it has one."""
+    link = web_url(url)
+    return [] if link is None else [f"{indent}{link}"]
 
 
 def _load(args: argparse.Namespace) -> Retriever:
@@ -205,14 +213,15 @@ def _answer_all(retriever: Retriever, questions: list[str], options: dict) -> No
 
 
 def _as_text(results: Results) -> str:
-    """The hits for a terminal: the dates understood, the notes, then each hit with its signals and citation."""
+    """The hits for a terminal: the dates understood, the notes, then each hit with its signals, citation and (when
+    known) web address."""
     lines = [*_understood(results), f"{results.total} matching, showing {len(results)}"]
     for hit in results:
         signals = "+".join(s.value for s in hit.matched) or "date"
         lines += ["", f"{hit.rank}. [{hit.score:.3f} {signals}] {hit.doc.date_text}  {hit.doc.title}"]
         if hit.highlight:
             lines.append(f"   {hit.highlight}")
-        lines.append(f"   {hit.citation}")
+        lines += [f"   {hit.citation}", *_address(hit.doc.url, "   ")]
     return "\n".join(lines)
 
 

@@ -290,6 +290,59 @@ def chat_server(chat_retriever, chat_corpus, tmp_path_factory):
     served.close()
 
 
+# ------------------------------------------------------------------------ records that carry their URLs
+
+#: A small JSON Lines corpus as a historian's own records: three give their document's page on the archive, one
+#: gives none, one a `javascript:` address (which must stay text). (A record without a collection, as a results
+#: page gives, is tested on the note itself: the JSON Lines reader requires a collection.)
+URL_RECORDS = [
+    {"date": "1963-07-08", "date_text": "July 08, 1963", "title": "Cable from the Chinese Embassy in Moscow on the "
+     "test ban talks", "collection": "Sino-Soviet Split, 1960-1984", "url":
+     "https://digitalarchive.wilsoncenter.org/document/116543",
+     "summary": "The embassy reports on the nuclear test ban talks between the Soviet Union and the West."},
+    {"date": "1963-08-14", "date_text": "August 14, 1963", "title": "Statement of the Chinese Government on the "
+     "test ban treaty", "collection": "Sino-Soviet Split, 1960-1984", "url":
+     "https://digitalarchive.wilsoncenter.org/document/121560?lang=en&view=full",
+     "summary": "The Chinese government calls the partial nuclear test ban treaty a fraud."},
+    {"date": "1964-03", "date_text": "March, 1964", "title": "Romanian delegation in Beijing on the test ban",
+     "collection": "Sino-Soviet Split, 1960-1984",
+     "summary": "A Romanian delegation discusses the nuclear test ban and mediation in Beijing."},
+    {"date": "1963-09-01", "date_text": "September 01, 1963", "title": "Hostile address on the test ban",
+     "collection": "Sino-Soviet Split, 1960-1984", "url": "javascript:window.__pwned='url'",
+     "summary": "A record whose URL is a script: the nuclear test ban is discussed."},
+    {"date": "1970-06-16", "date_text": "June 16, 1970", "title": "Zhou Enlai on the test ban",
+     "collection": "Sino-Soviet Split, 1960-1984",
+     "url": "https://digitalarchive.wilsoncenter.org/document/117035",
+     "summary": "Zhou Enlai looks back on the nuclear test ban treaty."},
+]
+
+
+@pytest.fixture(scope="session")
+def url_corpus(tmp_path_factory) -> Path:
+    """A folder holding `URL_RECORDS` as one JSON Lines file."""
+    folder = tmp_path_factory.mktemp("url-corpus")
+    (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in URL_RECORDS), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def url_index(url_corpus) -> Path:
+    """The index of `url_corpus`, built by the rebuild script with the real model."""
+    from embeddings.rebuild import main as rebuild_main
+
+    out = url_corpus.parent / "url-index"
+    assert rebuild_main(["--corpus", str(url_corpus), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def url_retriever(url_index, url_corpus):
+    """The real retriever over `url_index`."""
+    from rag import Retriever
+
+    return Retriever.load(url_index, corpus=url_corpus)
+
+
 # ------------------------------------------------------------------------------------ the real browser
 
 #: Set (to 1) where the browser tests must run: a missing Chromium or Playwright is then a failure.

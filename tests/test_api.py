@@ -370,3 +370,24 @@ def test_responses_are_the_records_the_schema_declares(client):
     SearchRecord.model_validate(client.get("/api/search", params={"q": "November 1963"}).json())  # a listing
     AnswerRecord.model_validate(client.get("/api/answer", params={"q": "How did Romania mediate?"}).json())
     AnswerRecord.model_validate(client.get("/api/answer", params={"q": "Who painted the Mona Lisa?"}).json())
+
+
+def test_hits_carry_the_records_url_or_null(url_retriever):
+    from conftest import URL_RECORDS
+    from fastapi.testclient import TestClient
+
+    from rag.api import create_api
+
+    urls = {record["title"]: record.get("url") for record in URL_RECORDS}
+    with TestClient(create_api(url_retriever, max_k=url_retriever.settings.max_k)) as client:
+        hits = client.get("/api/search", params={"q": "nuclear test ban", "k": 10}).json()["hits"]
+        documents = client.post("/api/answer", json={"q": "nuclear test ban", "k": 10}).json()["documents"]
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["HitRecord"]
+    assert len(hits) == len(URL_RECORDS) == len(documents)
+    assert {hit["title"]: hit["url"] for hit in hits} == urls == {doc["title"]: doc["url"] for doc in documents}
+    assert None in urls.values()  # a record without url gives null, not a made-up address
+    known = next(hit for hit in hits if hit["url"] == "https://digitalarchive.wilsoncenter.org/document/116543")
+    assert known["citation"].endswith("Wilson Center Digital Archive, https://digitalarchive.wilsoncenter.org/"
+                                      "document/116543.")
+    assert "url" in schema["required"] and {"type": "null"} in schema["properties"]["url"]["anyOf"]
+    assert "null when unknown" in schema["properties"]["url"]["description"]

@@ -190,6 +190,78 @@ def test_hostile_document_and_question_stay_text(page):
     page.screenshot(path=str(ARTIFACTS / "chat-hostile.png"), full_page=True)
 
 
+@pytest.fixture()
+def url_page(browser, url_retriever, url_corpus, tmp_path):
+    """A fresh page on a chat served over `conftest.URL_RECORDS` (records with and without URLs)."""
+    from conftest import free_port
+
+    import app
+    from rag.settings import Settings
+
+    settings = Settings(corpus_dir=url_corpus, index_dir=tmp_path / "unused-index", host="127.0.0.1",
+                        port=free_port())
+    served = app.serve(url_retriever, settings, block=False)
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.dialogs, page.errors = [], []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(served.url)
+    page.locator("#question textarea").wait_for()
+    yield page
+    context.close()
+    served.close()
+
+
+@browser_test
+def test_a_cited_title_links_to_its_document_in_a_new_tab(url_page):
+    from conftest import URL_RECORDS
+
+    answer = ask(url_page, "nuclear test ban")
+    entries = ENTRY.findall(answer)
+    assert len(entries) == len(URL_RECORDS), answer
+    row = url_page.locator("#chat .message-row.bot-row").last
+    links = row.locator("a:not([href^='#'])")  # the [n] links jump within the answer
+    found = {links.nth(i).inner_text(): {name: links.nth(i).get_attribute(name) for name in ("href", "target", "rel")}
+             for i in range(links.count())}
+    web = {r["title"]: r["url"] for r in URL_RECORDS if r.get("url", "").startswith("https://")}
+    assert {title: link["href"] for title, link in found.items()} == web  # the right URL, each exactly once
+    assert all(link["target"] == "_blank" and "noopener" in link["rel"] for link in found.values()), found
+    for title in ("Romanian delegation in Beijing on the test ban", "Hostile address on the test ban"):
+        assert title in answer and title not in found  # no URL, or a script: the title is text
+    assert "address not a web link: javascript:window.__pwned='url'" in answer
+    assert row.locator("a[href^='javascript'], script").count() == 0
+
+    # A click opens the document in a new tab, which cannot reach back to the chat (noopener). Offline, the
+    # archive's page is answered here, so nothing leaves the machine.
+    url_page.context.route("https://digitalarchive.wilsoncenter.org/**", lambda route: route.fulfill(
+        body="<title>document</title>", content_type="text/html"))
+    with url_page.context.expect_page() as opened:
+        row.get_by_role("link", name="Statement of the Chinese Government on the test ban treaty").click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == "https://digitalarchive.wilsoncenter.org/document/121560?lang=en&view=full"
+    assert tab.evaluate("window.opener") is None and url_page.url.startswith("http://127.0.0.1")
+    tab.close()
+
+    note = url_page.locator("#citations textarea").input_value().splitlines()
+    assert any(line.endswith(f"accessed {_today()}, https://digitalarchive.wilsoncenter.org/document/116543.")
+               for line in note), note
+    url_page.wait_for_timeout(300)
+    assert url_page.evaluate("window.__pwned") is None
+    assert url_page.dialogs == [] and url_page.errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    url_page.screenshot(path=str(ARTIFACTS / "chat-links.png"), full_page=True)
+
+
+def _today() -> str:
+    import datetime
+
+    from rag.search.citation import accessed_text
+
+    return accessed_text(datetime.date.today())
+
+
 # --- the switch CI relies on (no browser needed) -----------------------------------------------------------
 
 

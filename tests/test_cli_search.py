@@ -63,3 +63,23 @@ def test_bad_input_is_one_line_and_exit_status_2(built_index, args, message):
 def test_missing_index_exits_4_naming_the_rebuild_command(tmp_path):
     done = _run("Soviet propaganda", index=tmp_path / "none")
     assert done.returncode == 4 and "python -m embeddings.rebuild" in done.stderr
+
+
+def test_json_and_text_carry_the_url_when_known(url_index, url_corpus):
+    from conftest import URL_RECORDS
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_CORPUS_DIR": str(url_corpus)}
+    command = [sys.executable, "-m", "rag", "search", "nuclear test ban", "--k", "10", "--index", str(url_index)]
+    as_json = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert as_json.returncode == 0, as_json.stderr
+    hits = json.loads(as_json.stdout)
+    assert {hit["title"]: hit["url"] for hit in hits} == {r["title"]: r.get("url") for r in URL_RECORDS}
+    as_text = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert as_text.returncode == 0, as_text.stderr
+    lines = as_text.stdout.splitlines()
+    url = "https://digitalarchive.wilsoncenter.org/document/116543"
+    citation = next(i for i, line in enumerate(lines) if line.strip().startswith('"Cable from the Chinese Embassy'))
+    assert lines[citation + 1] == f"   {url}"  # under its citation, on a line of its own
+    romanian = next(i for i, line in enumerate(lines) if line.strip().startswith('"Romanian delegation'))
+    assert romanian + 1 == len(lines) or not lines[romanian + 1].strip().startswith("http")  # no URL: none shown
+    assert not any(line.strip().startswith("javascript:") for line in lines)  # a script is not shown as an address

@@ -6,7 +6,8 @@ Each [n] in the synthesis links to its document entry: `<a href="#ANCHOR-n">` to
 ANCHOR is unique per answer in the chat so that [3] of the second answer never jumps to the first one's.
 
 Everything taken from the corpus or the user goes through `escape` first, so the Markdown we build
-can never carry markup, links, images or scripts from a document or a question.
+can never carry markup, links, images or scripts from a document or a question. The one link made from corpus
+data is a cited title's, to the record's URL: only an http(s) address, attribute-escaped (`linked_title`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from typing import TYPE_CHECKING
 
 from rag.documents.sentences import sentences
+from rag.search.citation import web_url
 from rag.search.params import SortOrder
 
 if TYPE_CHECKING:
@@ -115,14 +117,35 @@ def _emphasised_summary(hit: Hit, quoted: str | None = None) -> str:
     return escape(flat)
 
 
+def linked_title(title: str, url: str | None) -> str:
+    """A document's title, as a link to its page when its URL is a web address.
+
+    Args:
+        title: The title, as the corpus gives it.
+        url: The record's URL, or None.
+
+    Returns:
+        The escaped title in bold, in `<a href="URL" target="_blank" rel="noopener noreferrer">` (opening in a new
+        tab) when `url` is an http(s) URL (`rag.search.citation.web_url`); alone when there is no URL; and when the
+        URL is anything else (`javascript:`, a bare path) followed by that URL as escaped text, never a link.
+    """
+    shown = escape(title)
+    link = web_url(url)
+    if link is not None:
+        return f'**<a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener noreferrer">{shown}</a>**'
+    if url and url.strip():
+        return f"**{shown}** <small>(address not a web link: {escape(url)})</small>"
+    return f"**{shown}**"
+
+
 def _cited_entry(item: Cited, best: float, anchor: str = "", quoted: str | None = None) -> str:
-    """One cited document: number (the target of its [n] links), date as printed, title, summary with the quoted
-    sentence marked, relevance and why it matched."""
+    """One cited document: number (the target of its [n] links), date as printed, title (a link to the document's
+    page when its URL is known), summary with the quoted sentence marked, relevance and why it matched."""
     hit = item.hit
     signals = " + ".join(s.value for s in hit.matched) or "filter only"
     target = f'<span id="{anchor}-{item.number}"></span>' if anchor else ""
     return (
-        f"{target}**{item.label}** {escape(hit.doc.date_text)} — **{escape(hit.doc.title)}**  \n"
+        f"{target}**{item.label}** {escape(hit.doc.date_text)} — {linked_title(hit.doc.title, hit.doc.url)}  \n"
         f"{_emphasised_summary(hit, quoted)}  \n"
         f"<small>relevance {meter(hit, best)} ({signals})</small>"
     )

@@ -39,7 +39,11 @@ class Hit:
     row: int | None = field(default=None, compare=False)  # the index row, so later steps need no id lookup
 
     def to_record(self) -> dict:
-        """Flat JSON shape shared by the CLI's --json, the Python API and the HTTP API."""
+        """The hit as one flat JSON object, the shape the CLI's --json, the Python API and the HTTP API share.
+
+        Returns:
+            The document's fields (`url` among them: the record's, None when unknown) and the hit's.
+        """
         record = self.doc.to_record()
         record.update(
             score=round(self.score, 6),

@@ -167,3 +167,44 @@ def test_order_errors_list_valid_values():
     assert SortOrder(" Relevance ") is SortOrder.RELEVANCE
     with pytest.raises(ValueError, match="sort must be one of relevance, date"):
         SortOrder("newest")
+
+
+def _rendered_with_url(documents, url: str | None, title: str = "Cable on the test ban") -> str:
+    base = documents["1963-09-05"]
+    doc = Document.create(date=base.date, date_text=base.date_text, title=title, collection=base.collection,
+                          summary=base.summary, url=url)
+    answer = format_answer(Results((hit(doc, 1.0, 1),), question="test ban", query="test ban", total=1), "test ban")
+    return MarkdownIt("commonmark").render(answer)
+
+
+def test_a_cited_title_links_to_its_page_in_a_new_tab(documents):
+    url = "https://digitalarchive.wilsoncenter.org/document/116543?lang=en&x=a_b*c"
+    rendered = _rendered_with_url(documents, url)
+    links = re.findall(r"<a [^>]*>", rendered)
+    assert links == ['<a href="https://digitalarchive.wilsoncenter.org/document/116543?lang=en&amp;x=a_b*c" '
+                     'target="_blank" rel="noopener noreferrer">']
+    assert re.search(r"<strong><a [^>]*>Cable on the test ban</a></strong>", rendered)
+
+
+def test_an_unknown_url_leaves_the_title_as_it_was(documents):
+    rendered = _rendered_with_url(documents, None)
+    assert "<a " not in rendered and "<strong>Cable on the test ban</strong>" in rendered
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
+                                 "/document/116543", 'https://x.org/" onmouseover="alert(1)'])
+def test_a_url_that_is_no_web_address_is_shown_as_text_never_a_link(documents, url):
+    rendered = _rendered_with_url(documents, url)
+    assert "<a " not in rendered and "<script" not in rendered and "onmouseover=\"" not in rendered
+    assert "address not a web link" in rendered
+
+
+def test_a_url_cannot_break_out_of_its_attribute(documents):
+    """Quotes and angle brackets in a URL that is otherwise a web address are entities inside href."""
+    rendered = _rendered_with_url(documents, 'https://x.org/"onmouseover="alert(1)"><b>x</b>',
+                                  title=f"T {HOSTILE_TEXT}")
+    tags = set(re.findall(r"<([a-z]+)", rendered))
+    assert tags <= {"p", "strong", "em", "mark", "small", "br", "a"}, tags
+    assert re.findall(r"<a [^>]*>", rendered) == [
+        '<a href="https://x.org/&quot;onmouseover=&quot;alert(1)&quot;&gt;&lt;b&gt;x&lt;/b&gt;" target="_blank" '
+        'rel="noopener noreferrer">']
