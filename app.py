@@ -278,12 +278,12 @@ def load_retriever(settings: Settings, corpus: Path | None = None, model: str | 
     and model the index was built from, as its manifest records (`RAG_MODEL` still chooses a model), so an
     index is never rebuilt from a corpus or with a model it was not asked for."""
     from rag import Retriever
-
-    if not settings.backend:
-        return Retriever.load(settings.index_dir, corpus=corpus, model=model, rebuild=True)
     from rag.search.refreshing import Refreshing
 
-    # A database is rebuilt by another process: serve each rebuild it commits without a restart.
+    # Serve each rebuild without a restart: one swapped into the index folder (by `coldwar-rag rebuild`, or the
+    # page's "Add pages"), or committed to the database by another process.
+    if not settings.backend:
+        return Refreshing(Retriever.load(settings.index_dir, corpus=corpus, model=model, rebuild=True))
     return Refreshing(Retriever.load(corpus=corpus, model=model, rebuild=True, backend=settings.backend))
 
 

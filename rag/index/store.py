@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from rag.index.sentence_vectors import SentenceVectors
     from rag.settings import Settings
 
+#: How often `Index.changed` looks at the index link: a served index follows a rebuild within a second.
+CHANGE_CHECK_SECONDS = 1.0
+
 
 @dataclass
 class Index:
@@ -49,6 +52,7 @@ class Index:
     delta: Delta | None = None  # rows after the base's, which `ann`, `sentences` and `keyword` include
     #: `rag.index.backend.Backend.fused_search`: None, the retriever runs and fuses this index's signals
     fused_search = None
+    _checked: float = field(default=0.0, init=False, repr=False, compare=False)  # when `changed` last looked
 
     def __post_init__(self) -> None:
         rows, base = len(self.documents), len(self.vectors)
@@ -113,6 +117,38 @@ class Index:
             IndexUnavailable: no index at `path`, or an unreadable one (saying how to rebuild it).
         """
         return cls(**layout.read(path))
+
+    def changed(self) -> bool:
+        """Whether a rebuild has swapped another version in at `path` since this one was read: it looks (one
+        `readlink`) at most once a `CHANGE_CHECK_SECONDS`, so a server may ask before every search
+        (`rag.search.refreshing`). An index built in memory or read from a plain folder never changes.
+
+        Returns:
+            True when `path` now leads to another version folder than the one read.
+        """
+        import time
+
+        if self.path is None or self.manifest.folder is None:
+            return False
+        now = time.monotonic()
+        if now - self._checked < CHANGE_CHECK_SECONDS:
+            return False
+        self._checked = now
+        try:
+            return Path(self.path).resolve() != Path(self.manifest.folder)
+        except OSError:
+            return False
+
+    def reopen(self) -> Index:
+        """The index at `path` read again: the version the last rebuild swapped in.
+
+        Returns:
+            A new index (this one stays as it was, for the searches still using it).
+
+        Raises:
+            IndexUnavailable: it cannot be read now.
+        """
+        return Index.load(self.path)
 
     def save(self, path: Path, *, before_swap: Callable[[], None] | None = None,
              reuse: Mapping[str, Path] | None = None) -> Path:

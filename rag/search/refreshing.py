@@ -1,8 +1,8 @@
 """A searcher that follows its index: before each search it asks the index whether a rebuild has committed since
-it was opened (`changed()`, which a database index answers from its `generation` at most once a second) and, when
-one has, swaps in a retriever over the index reopened. `Retriever` stays immutable; this is the one object a
-serving process (the page, the REST API) holds instead. Indexes without `changed` (an index folder) are served
-as they were opened.
+it was opened (`changed()`: an index folder compares the version its link leads to with the one read, a database
+its `generation`, each at most once a second) and, when one has, swaps in a retriever over the index reopened.
+`Retriever` stays immutable; this is the one object a serving process (the page, the REST API) holds instead.
+Indexes without `changed` are served as they were opened.
 """
 
 from __future__ import annotations
