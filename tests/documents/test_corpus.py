@@ -72,5 +72,5 @@ def test_duplicate_ids_across_jsonl_files_keep_the_first(write_page, tmp_path):
 
 
 def test_empty_corpus_folder_is_an_error(tmp_path):
-    with pytest.raises(CorpusError, match="corpus folder holds no .txt or .jsonl files"):
+    with pytest.raises(CorpusError, match="corpus folder holds no .txt, .html, .mhtml or .jsonl files"):
         load_corpus(tmp_path)
