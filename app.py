@@ -28,6 +28,7 @@ from rag.chat.session import EXAMPLES, Chat, Collection  # noqa: E402
 from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
 from rag.chat.timeline import timeline_html  # noqa: E402
 from rag.commands import Command  # noqa: E402
+from rag.documents.document import UNKNOWN_COLLECTION, shown_collection  # noqa: E402
 from rag.errors import CommandParser, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.search.question import empty_question  # noqa: E402
@@ -169,7 +170,8 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                                  label="List documents by", elem_id="order")
                 mode = gr.Radio([m.value for m in Mode], value=Mode.HYBRID.value, label="Search mode", elem_id="mode",
                                 info="hybrid: meaning + words; semantic: meaning; keyword: exact words")
-                collections = gr.CheckboxGroup(list(collection.names), label="Collections", elem_id="collections",
+                choices = [(shown_collection(n), n or UNKNOWN_COLLECTION) for n in collection.names]
+                collections = gr.CheckboxGroup(choices, label="Collections", elem_id="collections",
                                                info="None ticked: all", visible=len(collection.names) > 1)
                 clear = gr.Button("New conversation", variant="secondary")
         timeline = gr.HTML(timeline_html(None), elem_id="timeline", js_on_load=None)

@@ -16,7 +16,8 @@ from conftest import ROOT
 
 RAG = ROOT / "rag"
 #: Each enters the code through exactly one module (its seam); the database driver joins when it comes.
-HEAVY = ("torch", "sentence_transformers", "onnxruntime", "faiss", "bm25s", "gradio", "fastapi", "psycopg")
+HEAVY = ("torch", "sentence_transformers", "onnxruntime", "faiss", "bm25s", "gradio", "fastapi", "psycopg",
+         "selectolax")
 #: What the library must never import: its entry scripts and the measuring code around it.
 ENTRY_POINTS = ("app", "embeddings", "bench", "eval")
 MAX_LINES = 350

@@ -15,6 +15,7 @@ from rag.chat.followup import Topic
 from rag.chat.render import escape, format_answer
 from rag.documents.corpus import load_corpus
 from rag.documents.dates import sort_key
+from rag.documents.document import shown_collection
 from rag.search.params import Mode, SortOrder, checked_range
 
 if TYPE_CHECKING:
@@ -71,10 +72,11 @@ class Collection:
         Returns:
             Markdown built from escaped text.
         """
-        listed = "; ".join(f"*{escape(name)}* ({count} {'document' if count == 1 else 'documents'}, "
+        listed = "; ".join(f"*{escape(shown_collection(name))}* "
+                           f"({count} {'document' if count == 1 else 'documents'}, "
                            f"{escape(first)} to {escape(last)})"
                            for name, count, first, last in self.spans)
-        names = listed or ", ".join(f"*{escape(n)}*" for n in self.names) or "the archive"
+        names = listed or ", ".join(f"*{escape(shown_collection(n))}*" for n in self.names) or "the archive"
         span = f", dated {escape(self.first)} to {escape(self.last)}" if self.first and len(self.spans) != 1 else ""
         return (
             "## Cold War archive assistant\n"

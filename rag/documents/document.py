@@ -9,6 +9,21 @@ from dataclasses import dataclass, field, fields
 from json.encoder import encode_basestring
 
 ARCHIVE_NAME = "Wilson Center Digital Archive"
+#: The name a search asks for documents whose collection no file names (entries of search-result pages, whose
+#: collection is ''), as in `--collection unknown`.
+UNKNOWN_COLLECTION = "unknown"
+
+
+def shown_collection(collection: str) -> str:
+    """A collection's name as listings show it.
+
+    Args:
+        collection: The name; '' when no file names it.
+
+    Returns:
+        The name, or "unknown collection" for ''.
+    """
+    return collection or f"{UNKNOWN_COLLECTION} collection"
 
 
 def _normalise(text: str) -> str:

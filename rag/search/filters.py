@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rag.documents.dates import bounds
+from rag.documents.document import UNKNOWN_COLLECTION, shown_collection
 from rag.errors import QueryError
 from rag.index.schema import collection_codes
 
@@ -88,7 +89,8 @@ class CollectionFilter:
         """The collections' full names.
 
         Args:
-            wanted: names in full or without their date span, any case.
+            wanted: names in full or without their date span, any case; "unknown" (or "unknown collection")
+                for the documents whose collection no file names (collection '').
 
         Raises:
             QueryError: a name not in the index (naming the valid ones).
@@ -96,9 +98,11 @@ class CollectionFilter:
         found = []
         for name in wanted:
             key = " ".join(str(name).split()).casefold()
-            match = next((n for n in self.names if key in (n.casefold(), short_name(n))), None)
+            match = next((n for n in self.names if key in (n.casefold(), short_name(n)) or (
+                not n and key in (UNKNOWN_COLLECTION, shown_collection(n)))), None)
             if match is None:
-                raise QueryError(f"unknown collection {name!r}; the collections are: {'; '.join(self.names)}")
+                raise QueryError(f"unknown collection {name!r}; the collections are: "
+                                 f"{'; '.join(map(shown_collection, self.names))}")
             found.append(match)
         return list(dict.fromkeys(found))
 

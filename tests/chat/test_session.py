@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.chat.render import escape
-from rag.chat.session import Chat
+from rag.chat.session import Chat, Collection
 from rag.search.params import Mode, SortOrder
 from rag.search.results import Results
 from rag.settings import Settings
@@ -54,3 +54,9 @@ def test_reply_passes_the_collections_on_only_when_some_are_ticked():
     Chat(recorder, None, Settings()).reply("Romania", None, collections=["Cuban Missile Crisis"])
     Chat(recorder, None, Settings()).reply("Romania", None, collections=[])
     assert recorder.calls[0][1]["collections"] == ["Cuban Missile Crisis"] and "collections" not in recorder.calls[1][1]
+
+
+def test_the_header_shows_documents_of_no_named_collection_as_unknown_collection():
+    collection = Collection(names=("Sino-Soviet Split, 1960-1984", ""), size=3, first="1963", last="1970",
+                            spans=(("Sino-Soviet Split, 1960-1984", 2, "1963", "1964"), ("", 1, "1970", "1970")))
+    assert "*unknown collection* (1 document, 1970 to 1970)" in collection.header()

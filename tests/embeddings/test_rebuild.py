@@ -503,7 +503,7 @@ def test_errors_are_one_line_with_their_exit_status(tmp_path):
     (tmp_path / "corpus").mkdir()
     empty = run(tmp_path)
     assert (empty.returncode, empty.stderr) == (3, f"error: corpus: {tmp_path / 'corpus'}: corpus folder holds "
-                                                   "no .txt or .jsonl files\n")
+                                                   "no .txt, .html, .mhtml or .jsonl files\n")
     missing = run(tmp_path, "--corpus", str(tmp_path / "nowhere"))
     assert missing.returncode == 3 and "corpus folder does not exist" in missing.stderr
     assert len(missing.stderr.splitlines()) == 1

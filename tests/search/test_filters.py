@@ -82,3 +82,11 @@ def test_collections_parameter_is_one_name_or_several(value, expected):
 def test_collections_parameter_must_be_text():
     with pytest.raises(QueryError, match="collection names"):
         checked_collections([3])
+
+
+def test_documents_of_no_named_collection_are_asked_for_as_unknown():
+    only = CollectionFilter(["Sino-Soviet Split, 1960-1984", "", "Sino-Soviet Split, 1960-1984", ""])
+    assert rows(only.allowed(["unknown"])) == [1, 3]
+    assert rows(only.allowed(["Unknown collection", "sino-soviet split"])) == [0, 1, 2, 3]
+    with pytest.raises(QueryError, match="the collections are: Sino-Soviet Split, 1960-1984; unknown collection$"):
+        only.allowed(["Berlin Wall"])

@@ -25,13 +25,18 @@ class Problem:
 
 @dataclass
 class Page:
-    """What one file yielded: its collection's name (None for records, which name their own), its documents in
-    file order, and warnings about lines it skipped."""
+    """What one file yielded: its collection's name (None for records, which name their own; '' for a page that
+    names none, such as search results), its documents in file order, warnings about lines it skipped, and what
+    `corpus stats` reports of it: the layout that read it, the collection's description when the page gives one,
+    and a result page's place in its listing ("41 - 50 of 62"), which is page metadata, never an entry."""
 
     source: str
     collection: str | None
     documents: list[Document]
     warnings: list[Problem] = field(default_factory=list)
+    layout: str = ""
+    description: str | None = None
+    position: str | None = None
 
 
 class PageReader(Protocol):

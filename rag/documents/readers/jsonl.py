@@ -12,6 +12,8 @@ from rag.documents.document import Document, document_id
 from rag.documents.readers.base import Page, Problem
 from rag.errors import CorpusError
 
+#: The layout name `corpus stats` gives a records file.
+LAYOUT = "records"
 _RECORD_FIELDS = {"id", "date", "date_text", "title", "summary", "collection", "url"}
 _REQUIRED_FIELDS = ("date", "title", "collection")
 _FIELD_ORDER = ("id", "date", "date_text", "title", "collection", "summary", "url")  # Document's, for positional calls
@@ -44,7 +46,7 @@ def parse_records(text: str, source: str) -> Page:
         raise CorpusError(problems)
     if not documents:
         raise CorpusError([Problem(source, None, "no records found")])
-    return Page(source, None, documents)
+    return Page(source, None, documents, layout=LAYOUT)
 
 
 def _record_document(record: object, source: str, number: int) -> Document:
@@ -124,7 +126,7 @@ def parse_records_fast(raw: bytes, source: str) -> Page | None:
         if doc is None:
             return None
         documents.append(doc)
-    return Page(source, None, documents) if documents else None
+    return Page(source, None, documents, layout=LAYOUT) if documents else None
 
 
 def _plain_record_document(record: object, unescaped: bool, spaced: bool, source: str, number: int,

@@ -76,7 +76,9 @@ class ListingReader:
             CorpusError: Listing every entry that cannot be read (and a missing collection title), each with
                 file:line.
         """
-        return _parse(text, source, self.marker)
+        page = _parse(text, source, self.marker)
+        page.layout = self.name
+        return page
 
 
 @dataclass

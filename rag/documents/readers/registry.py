@@ -1,14 +1,15 @@
-"""The page layouts, in the order they are tried, and the one function that reads a page in whichever of
-them it is. A new layout is one module holding a `PageReader` (base.py), added to `READERS`."""
+"""The text page layouts, in the order they are tried, and the one function that reads a page in whichever of
+them it is. A new layout is one module holding a `PageReader` (base.py), added to `READERS`. Saved HTML is
+told by its file name (html.py, mhtml.py), not detected here."""
 
 from __future__ import annotations
 
-from rag.documents.readers import bullets, dashes
+from rag.documents.readers import bullets, dashes, results
 from rag.documents.readers.base import Page, PageReader, Problem
 from rag.errors import CorpusError
 
 #: The page layouts, in the order they are tried.
-READERS: tuple[PageReader, ...] = (bullets.READER, dashes.READER)
+READERS: tuple[PageReader, ...] = (bullets.READER, dashes.READER, results.READER)
 
 
 def parse_page(text: str, source: str) -> Page:

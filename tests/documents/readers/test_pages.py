@@ -170,7 +170,8 @@ def test_every_bad_entry_of_a_file_is_reported(write_page):
 def test_a_file_that_is_not_a_listing_page(write_page):
     path = write_page("Dear colleague,\n\nplease find attached the minutes of our meeting.\n")
     assert error_of(path) == (f"{path}: not a listing page of the archive: no entries found (expected lines "
-                              "starting with '•', or lines holding only '-', each followed by a date)")
+                              "starting with '•', or lines holding only '-', or a 'Results: 41 - 50 of 62' header, "
+                              "each followed by a date)")
 
 
 def test_page_without_collection_title(write_page):
@@ -191,7 +192,7 @@ def test_a_page_in_two_layouts_is_refused(write_page):
 
 
 def test_each_layout_detects_only_its_own_pages(seed_page):
-    bullets, dashes = READERS
+    bullets, dashes, results = READERS
     old_layout = seed_page.read_text(encoding="utf-8")
-    assert bullets.detects(old_layout) and not dashes.detects(old_layout)
-    assert dashes.detects(NEW_LAYOUT) and not bullets.detects(NEW_LAYOUT)
+    assert bullets.detects(old_layout) and not dashes.detects(old_layout) and not results.detects(old_layout)
+    assert dashes.detects(NEW_LAYOUT) and not bullets.detects(NEW_LAYOUT) and not results.detects(NEW_LAYOUT)
