@@ -24,11 +24,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.chat.answer import Searcher  # noqa: E402
 from rag.chat.export import citations_text, write_exports  # noqa: E402
+from rag.chat.page_assets import PAGE_CSS, PAGE_HEAD  # noqa: E402
 from rag.chat.session import EXAMPLES, Chat, Collection  # noqa: E402
-from rag.chat.timeline import CSS as TIMELINE_CSS  # noqa: E402
 from rag.chat.timeline import timeline_html  # noqa: E402
+from rag.chat.uploads import UPLOAD_TYPES, add_uploaded, uploads_offered  # noqa: E402
 from rag.commands import Command  # noqa: E402
-from rag.documents.document import UNKNOWN_COLLECTION, shown_collection  # noqa: E402
+from rag.documents.adding import MAX_FILE_BYTES  # noqa: E402
 from rag.errors import CommandParser, RagError, run_command  # noqa: E402
 from rag.search.params import Mode, SortOrder  # noqa: E402
 from rag.search.question import empty_question  # noqa: E402
@@ -52,46 +53,6 @@ stops it within 5 s (requests in flight finish), saying `stopped`, with exit sta
 
     python app.py [--host H] [--port P] [--index DIR] [--corpus DIR] [--model M] [--verbose]
     coldwar-rag serve ...                (the same flags)
-"""
-
-
-#: A new answer scrolls so that its first line is at the top of the chat, and a click on [n] (in the synthesis or
-#: on the timeline) scrolls the chat to document n's entry. Gradio's own autoscroll shows an answer's end.
-PAGE_HEAD = """<script>
-(() => {
-  const scroller = (el) => {
-    for (let n = el.parentElement; n && n !== document.body; n = n.parentElement) {
-      const y = getComputedStyle(n).overflowY;
-      if ((y === "auto" || y === "scroll") && n.scrollHeight > n.clientHeight) return n;
-    }
-    return null;
-  };
-  const toTop = (el) => {
-    const box = scroller(el);
-    if (!box) { el.scrollIntoView({block: "start"}); return; }
-    box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top;
-    const r = box.getBoundingClientRect();
-    if (r.top < 0 || r.bottom > window.innerHeight) box.scrollIntoView({block: "nearest"});
-  };
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest && event.target.closest('a[href^="#answer"]');
-    if (!link) return;
-    const target = document.getElementById(link.getAttribute("href").slice(1));
-    event.preventDefault();
-    event.stopPropagation();
-    if (target) toTop(target);
-  }, true);
-  let seen = 0;
-  new MutationObserver(() => {
-    const rows = document.querySelectorAll("#chat .message-row.bot-row");
-    if (rows.length > seen) requestAnimationFrame(() => toTop(rows[rows.length - 1]));
-    seen = rows.length;
-  }).observe(document.documentElement, {childList: true, subtree: true});
-})();
-</script>"""
-
-PAGE_CSS = TIMELINE_CSS + """
-@media (max-width: 600px) { #header h2 { font-size: 1.2rem; } }
 """
 
 
@@ -148,7 +109,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
 
     with gr.Blocks(title="Cold War archive assistant", analytics_enabled=False) as demo:
         topic = gr.State(None)
-        gr.Markdown(collection.header(), elem_id="header")
+        header = gr.Markdown(collection.header(), elem_id="header")
         with gr.Row():
             with gr.Column(scale=3):
                 # autoscroll off: PAGE_HEAD's script scrolls a new answer's first line to the top instead.
@@ -170,8 +131,7 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
                                  label="List documents by", elem_id="order")
                 mode = gr.Radio([m.value for m in Mode], value=Mode.HYBRID.value, label="Search mode", elem_id="mode",
                                 info="hybrid: meaning + words; semantic: meaning; keyword: exact words")
-                choices = [(shown_collection(n), n or UNKNOWN_COLLECTION) for n in collection.names]
-                collections = gr.CheckboxGroup(choices, label="Collections", elem_id="collections",
+                collections = gr.CheckboxGroup(collection.choices(), label="Collections", elem_id="collections",
                                                info="None ticked: all", visible=len(collection.names) > 1)
                 clear = gr.Button("New conversation", variant="secondary")
         timeline = gr.HTML(timeline_html(None), elem_id="timeline", js_on_load=None)
@@ -187,9 +147,38 @@ def build_app(retriever: Searcher, settings: Settings) -> gr.Blocks:
         question.submit(respond, inputs, outputs, api_visibility="private")
         clear.click(lambda: ([], None, timeline_html(None), "", None, None), None,
                     [chatbot, topic, timeline, copy, txt, csv], api_visibility="private")
+        if uploads_offered(settings):
+            add_pages_panel(settings, chat, header, collections)
         gr.api(search, api_name="search")
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
+
+
+def add_pages_panel(settings: Settings, chat: Chat, header: gr.Markdown, collections: gr.CheckboxGroup) -> None:
+    """The "Add pages" panel (`rag.chat.uploads`): saved pages copied into the corpus and indexed; then the header,
+    the collection filter and the answers' "n of N" describe the corpus as it now is."""
+    import gradio as gr
+
+    def add(files):
+        outcome = add_uploaded(files, settings)
+        if outcome.collection is None:
+            return outcome.report, gr.skip(), gr.skip(), None
+        chat.collection_size = outcome.collection.size
+        names = outcome.collection.names
+        return (outcome.report, outcome.collection.header(),
+                gr.update(choices=outcome.collection.choices(), visible=len(names) > 1), None)
+
+    with gr.Accordion("Add pages", open=False, elem_id="add-pages"):
+        gr.Markdown("Saved pages of the archive (listing or search-result pages as text, web pages saved as .html or "
+                    f".mhtml, or .jsonl records; at most {MAX_FILE_BYTES // 2**20} MB each) are checked, copied into "
+                    "the corpus and indexed. A page that cannot be read is refused with its line, and nothing is "
+                    "copied.")
+        files = gr.File(file_count="multiple", file_types=list(UPLOAD_TYPES), label="Saved pages",
+                        elem_id="add-files")
+        button = gr.Button("Add to the corpus", elem_id="add-button")
+        report = gr.Markdown(elem_id="add-report")
+    button.click(add, files, [report, header, collections, files], api_visibility="private",
+                 concurrency_limit=1)
 
 
 @dataclass
@@ -233,7 +222,8 @@ def serve(retriever: Searcher, settings: Settings, *, block: bool = True, verbos
     api = create_api(retriever, max_k=settings.max_k)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     gr.mount_gradio_app(api, build_app(retriever, settings), path="/", theme=theme, footer_links=["api"],
-                        server_name=settings.host, server_port=settings.port, head=PAGE_HEAD, css=PAGE_CSS)
+                        server_name=settings.host, server_port=settings.port, head=PAGE_HEAD, css=PAGE_CSS,
+                        max_file_size=MAX_FILE_BYTES)
     server = Server(config(api, settings.host, settings.port, verbose=verbose), on_stop=[heartbeats_ender(api)])
     served = Served(f"http://{settings.host}:{settings.port}/", server)
     if block:

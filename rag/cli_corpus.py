@@ -58,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cmd.add_argument("--corpus", type=Path, metavar="DIR",
                          help="corpus folder (default: $RAG_CORPUS_DIR or corpus/)")
     add_cmd.add_argument("--out", type=Path, metavar="DIR", help="index folder (default: $RAG_INDEX_DIR)")
+    add_cmd.add_argument("--backend", metavar="URL",
+                         help="rebuild the index in this PostgreSQL database instead (default: $RAG_BACKEND)")
     add_cmd.add_argument("--no-rebuild", action="store_true", help="copy and report only; rebuild later")
 
 
@@ -110,20 +112,20 @@ def merged_line(corpus: Corpus) -> str:
 
 
 def _add(args: argparse.Namespace) -> int:
-    """`corpus add`: copy, report, then rebuild with the rebuild's own progress and summary."""
-    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.out)
+    """`corpus add`: copy, report, then rebuild (folder or database) with the rebuild's own progress and summary."""
+    from rag.index.updating import rebuild_index
+
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.out, backend=args.backend)
     report = add_pages(args.files, settings.corpus_dir)
     for line in report.lines():
         print(line, flush=True)
     if args.no_rebuild or not report.copied:
         print("index not rebuilt: " + ("--no-rebuild" if report.copied else "nothing was copied"), flush=True)
         return 0
-    from rag.index.build import rebuild
-
-    result = rebuild(settings, progress=True)
-    if result.notice:
-        print(f"note: {result.notice}", file=sys.stderr, flush=True)
-    print(result.line(settings.index_dir), flush=True)
+    rebuilt = rebuild_index(settings, progress=True)
+    if rebuilt.notice:
+        print(f"note: {rebuilt.notice}", file=sys.stderr, flush=True)
+    print(rebuilt.line, flush=True)
     return 0
 
 

@@ -29,6 +29,9 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: The BM25 variants `bm25s` implements.
 BM25_METHODS = ("robertson", "atire", "bm25l", "bm25+", "lucene")
+#: When the page offers "Add pages": "local" only while it listens on a loopback address (anyone who can open
+#: the page could otherwise write into the corpus), "on" always, "off" never.
+UPLOADS = ("local", "on", "off")
 
 #: How many results a search or an answer gives when no k is asked for (API, CLI, chat).
 DEFAULT_K = 10
@@ -156,6 +159,9 @@ class Settings:
     chat_k: int = _setting(DEFAULT_K, "the chat's number of results unless the reader moves the slider", min=1,
                            max="chat_max_k")
     chat_max_k: int = _setting(50, "the chat's largest number of results (the slider's end)", min=1, max="max_k")
+    uploads: str = _setting("local", "when the page offers \"Add pages\" (saved pages copied into the corpus and "
+                            "indexed): local (only while it listens on a loopback address), on, off", lower=True,
+                            valid=(UPLOADS.__contains__, f"one of {', '.join(UPLOADS)}"))
     #: 2 cores: the encoder is the bottleneck.
     concurrency: int = _setting(4, "searches the chat serves at once; the rest queue", min=1)
 

@@ -276,3 +276,67 @@ def test_missing_browser_skips_or_fails_as_required(monkeypatch, missing, requir
     with pytest.raises(outcome, match="did NOT run"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chromium_and_playwright()
+
+
+@pytest.fixture()
+def upload_page(browser, url_corpus, encoder, tmp_path, monkeypatch):
+    """A fresh page on a chat served, as `make run` serves it, through `Refreshing` over its own copy of
+    `url_corpus` and index, so that "Add pages" can write into them."""
+    import shutil
+
+    from conftest import free_port
+
+    import app
+    from rag.index import store
+    from rag.index.build import rebuild
+    from rag.search.refreshing import Refreshing
+    from rag.search.retriever import Retriever
+    from rag.settings import Settings
+
+    monkeypatch.setattr(store, "CHANGE_CHECK_SECONDS", 0.0)
+    corpus = shutil.copytree(url_corpus, tmp_path / "corpus")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", host="127.0.0.1", port=free_port())
+    rebuild(settings, encoder=encoder, progress=False)
+    served = app.serve(Refreshing(Retriever(store.Index.load(settings.index_dir), encoder, settings)), settings,
+                       block=False)
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(served.url)
+    page.locator("#question textarea").wait_for()
+    yield page, corpus
+    context.close()
+    served.close()
+
+
+@browser_test
+def test_a_page_added_through_the_page_is_searched_and_linked_at_once(upload_page):
+    page, corpus = upload_page
+    fixtures = Path(__file__).resolve().parent / "documents" / "readers" / "fixtures"
+    title = "Memorandum of Conversation between Yuri Andropov and the Central Committee of the Romanian Worker’s Party"
+    header = page.locator("#header")
+    assert "Searches 5 document summaries" in header.inner_text()
+
+    page.get_by_text("Add pages", exact=True).click()
+    page.locator("#add-files input[type=file]").set_input_files(str(fixtures / "no_entries.html"))
+    page.locator("#add-files").get_by_text("no_entries.html").wait_for()
+    page.locator("#add-button").click()
+    page.locator("#add-report").get_by_text("Nothing was added").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert sorted(p.name for p in corpus.iterdir()) == ["records.jsonl"]
+
+    page.locator("#add-files input[type=file]").set_input_files(str(fixtures / "firefox.html"))
+    page.locator("#add-files").get_by_text("firefox.html").wait_for()
+    page.locator("#add-button").click()
+    page.locator("#add-report").get_by_text("Added.").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    report = page.locator("#add-report").inner_text()
+    assert "2 new" in report and title in report, report
+    assert "Searches 7 document summaries" in header.inner_text()
+    assert (corpus / "firefox.html").exists()
+
+    ask(page, "Andropov and the Romanian Workers Party")
+    link = page.locator("#chat .message-row.bot-row").last.get_by_role("link", name=title)
+    assert link.get_attribute("href") == "https://digitalarchive.wilsoncenter.org/document/116566"
+    assert page.errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-add-pages.png"), full_page=True)

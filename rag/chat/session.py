@@ -15,7 +15,7 @@ from rag.chat.followup import Topic
 from rag.chat.render import escape, format_answer
 from rag.documents.corpus import load_corpus
 from rag.documents.dates import sort_key
-from rag.documents.document import shown_collection
+from rag.documents.document import UNKNOWN_COLLECTION, shown_collection
 from rag.search.params import Mode, SortOrder, checked_range
 
 if TYPE_CHECKING:
@@ -65,6 +65,14 @@ class Collection:
                       for name in names for own in [[d for d in dated if d.collection == name]])
         return cls(names, len(docs), dated[0].date_text if dated else None, dated[-1].date_text if dated else None,
                    spans)
+
+    def choices(self) -> list[tuple[str, str]]:
+        """The collection filter's (label, value) pairs; result-page entries name none ("unknown collection").
+
+        Returns:
+            One pair per collection, in corpus order.
+        """
+        return [(shown_collection(name), name or UNKNOWN_COLLECTION) for name in self.names]
 
     def header(self) -> str:
         """The page's opening Markdown: what is searched (each collection's size and dates) and how to ask.

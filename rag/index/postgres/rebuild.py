@@ -107,7 +107,9 @@ def _rebuild_locked(db: Database, corpus, settings: Settings, full: bool, encode
     if reason is None and old is not None and facts.dimension != old.dimension:
         reason = report.full_reason = f"dimension changed from {old.dimension} to {facts.dimension}"
     todo = list(corpus.documents) if reason else diff.added + diff.changed
+    embedding = time.perf_counter()
     vectors = _embed(encoder, [d.embedding_text for d in todo], "embedding", "docs", progress)
+    report.embed_seconds = time.perf_counter() - embedding  # the rate counts document encoding alone, as a folder's
     parts = [split_sentences(d.summary) for d in todo]
     flat = _embed(encoder, [s for p in parts for s in p], "sentences", "sentences", progress)
     report.embedded, report.sentences, report.encoder = len(todo), len(flat), facts.encoder.backend
